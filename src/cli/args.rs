@@ -1,0 +1,189 @@
+//! Argument definitions (clap derive; the doc comments are the help text) and the one
+//! function that turns them into a `Job`, where validation and defaults live.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use trailhound::pipeline::ScanOptions;
+use trailhound::sink::output::OutputTarget;
+use trailhound::{Job, SourceSpec, ids, timefmt};
+
+/// Finds the EC2 instances that died at launch because a KMS key could not be used for
+/// their encrypted EBS volumes, from CloudTrail logs.
+#[derive(Debug, Parser)]
+#[command(name = "trailhound", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan CloudTrail log files and report the launches that KMS failures killed.
+    Scan(ScanArgs),
+    /// Print the Athena CREATE TABLE statement for findings written with --out.
+    AthenaDdl(DdlArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A compact table and a summary.
+    Table,
+    /// One JSON object per finding, every column.
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Folders (walked recursively), files (.json.gz or .json), or - for standard input.
+    #[arg(required = true, value_name = "SOURCE")]
+    pub sources: Vec<String>,
+
+    /// Write findings as Parquet under this folder, in dt=YYYY-MM-DD/ partitions.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// What to print on standard output.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Only events at or after this time: a date (YYYY-MM-DD, UTC) or an RFC 3339 time.
+    #[arg(long, value_name = "TIME", value_parser = timefmt::parse_bound)]
+    pub since: Option<i64>,
+
+    /// Only events before this time: a date (the start of that day, UTC) or RFC 3339.
+    #[arg(long, value_name = "TIME", value_parser = timefmt::parse_bound)]
+    pub until: Option<i64>,
+
+    /// Only this account (12 digits); repeat for more.
+    #[arg(long = "account", value_name = "ID", value_parser = parse_account)]
+    pub accounts: Vec<String>,
+
+    /// Only this region; repeat for more.
+    #[arg(long = "region", value_name = "REGION", value_parser = parse_region)]
+    pub regions: Vec<String>,
+
+    /// Worker threads for decompression and scanning [default: number of cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+
+    /// Largest accepted log file, compressed or decompressed (bytes; K, M, G suffixes).
+    #[arg(long, value_name = "BYTES", default_value = "2G", value_parser = parse_size)]
+    pub max_file_bytes: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DdlArgs {
+    /// Where the findings are: the --out prefix, as s3://bucket/prefix/.
+    #[arg(long, value_name = "S3_URI")]
+    pub location: String,
+    /// Glue database of the table.
+    #[arg(long, default_value = "default")]
+    pub database: String,
+    /// Table name.
+    #[arg(long, default_value = "trailhound_findings")]
+    pub table: String,
+    /// First day the dt partition projection covers (YYYY-MM-DD).
+    #[arg(long, default_value = "2020-01-01", value_parser = parse_date)]
+    pub start_date: String,
+}
+
+fn parse_account(s: &str) -> Result<String, String> {
+    if ids::is_account_id(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("'{s}' is not a 12-digit account id"))
+    }
+}
+
+fn parse_region(s: &str) -> Result<String, String> {
+    if ids::is_region(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("'{s}' is not a region name such as us-east-1"))
+    }
+}
+
+fn parse_date(s: &str) -> Result<String, String> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|_| s.to_string())
+        .map_err(|_| format!("'{s}' is not a date (YYYY-MM-DD)"))
+}
+
+/// `1048576`, `512K`, `64M`, `2G` (powers of 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, shift) = match t.chars().last() {
+        Some('K' | 'k') => (&t[..t.len() - 1], 10),
+        Some('M' | 'm') => (&t[..t.len() - 1], 20),
+        Some('G' | 'g') => (&t[..t.len() - 1], 30),
+        _ => (t, 0),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("'{s}' is not a size such as 2G, 500M or 1048576"))
+}
+
+impl ScanArgs {
+    /// The job these arguments describe.
+    pub fn job(&self) -> Result<Job, String> {
+        if let (Some(since), Some(until)) = (self.since, self.until)
+            && since >= until
+        {
+            return Err("--since must be before --until".into());
+        }
+        let sources = self
+            .sources
+            .iter()
+            .map(|s| {
+                if s == "-" {
+                    SourceSpec::Stdin
+                } else {
+                    SourceSpec::Path(PathBuf::from(s))
+                }
+            })
+            .collect::<Vec<_>>();
+        if sources.iter().filter(|s| **s == SourceSpec::Stdin).count() > 1 {
+            return Err("standard input (-) can be named only once".into());
+        }
+        let defaults = ScanOptions::default();
+        Ok(Job {
+            sources,
+            opts: ScanOptions {
+                threads: self.threads.map_or(defaults.threads, usize::from),
+                max_file_bytes: self.max_file_bytes,
+                since_ms: self.since,
+                until_ms: self.until,
+                accounts: self.accounts.clone(),
+                regions: self.regions.clone(),
+            },
+            out: self.out.clone().map(OutputTarget::Local),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(
+            parse_size("0").is_err()
+                && parse_size("lots").is_err()
+                && parse_size("99999999999G").is_err()
+        );
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,209 @@
+//! Wires the stages: a rayon pool takes objects one at a time (fetch -> decode -> scan ->
+//! extract, stateless, so it scales with cores) and sends each file's small result over a
+//! bounded channel to the one thread that owns the correlator. Bounded means memory is
+//! bounded: at most `threads` decoded files plus a few results exist at once.
+
+use std::sync::Arc;
+use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::correlate::Correlator;
+use crate::decode::Decoder;
+use crate::error::{ObjectError, RunError};
+use crate::event::Event;
+use crate::scan::{FileScan, Scanner};
+use crate::source::{ObjectRef, local};
+
+/// How a scan reads and what it keeps.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub threads: usize,
+    /// Cap on one object's size, compressed and decompressed.
+    pub max_file_bytes: u64,
+    /// Keep events with `eventTime` >= this (ms).
+    pub since_ms: Option<i64>,
+    /// Keep events with `eventTime` < this (ms).
+    pub until_ms: Option<i64>,
+    pub accounts: Vec<String>,
+    pub regions: Vec<String>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        Self {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_file_bytes: 2 << 30,
+            since_ms: None,
+            until_ms: None,
+            accounts: Vec::new(),
+            regions: Vec::new(),
+        }
+    }
+}
+
+impl ScanOptions {
+    fn keeps(&self, e: &Event) -> bool {
+        self.since_ms.is_none_or(|t| e.time_ms >= t)
+            && self.until_ms.is_none_or(|t| e.time_ms < t)
+            && (self.accounts.is_empty() || self.accounts.contains(&e.account_id))
+            && (self.regions.is_empty() || self.regions.contains(&e.region))
+    }
+}
+
+/// Counts of one scan.
+#[derive(Debug, Clone, Default)]
+pub struct ScanStats {
+    pub objects_read: u64,
+    pub objects_failed: u64,
+    pub bytes_in: u64,
+    pub bytes_decoded: u64,
+    pub records: u64,
+    pub candidates: u64,
+    pub records_skipped: u64,
+    pub elapsed: Duration,
+}
+
+/// A file the scan could not use, and why.
+pub type Failure = ObjectError;
+
+/// Per-thread decode and scan state, reused across objects.
+pub struct Worker {
+    decoder: Decoder,
+    scanner: Scanner,
+    doc: Vec<u8>,
+}
+
+impl Worker {
+    pub fn new(max_file_bytes: u64) -> Self {
+        Self {
+            decoder: Decoder::new(max_file_bytes),
+            scanner: Scanner::default(),
+            doc: Vec::new(),
+        }
+    }
+
+    /// Decodes and scans one object's raw bytes into what the correlator thread needs.
+    pub fn process(&mut self, name: Arc<str>, raw: &[u8]) -> ObjectDone {
+        let result = self
+            .decoder
+            .decode(&name, raw, &mut self.doc)
+            .and_then(|()| {
+                self.scanner
+                    .scan(&self.doc, &name)
+                    .map_err(|e| ObjectError::NotCloudTrail {
+                        object: name.to_string(),
+                        detail: e.to_string(),
+                    })
+            });
+        let bytes_decoded = self.doc.len() as u64;
+        // A huge file should not pin its buffer for the rest of the run.
+        if self.doc.capacity() > 256 << 20 {
+            self.doc = Vec::new();
+        }
+        ObjectDone {
+            name,
+            bytes_in: raw.len() as u64,
+            bytes_decoded,
+            result,
+        }
+    }
+}
+
+/// One object's outcome, as sent to the correlator thread.
+pub struct ObjectDone {
+    pub name: Arc<str>,
+    pub bytes_in: u64,
+    pub bytes_decoded: u64,
+    pub result: Result<FileScan, ObjectError>,
+}
+
+/// Takes finished objects on the correlator thread: counts them, reports bad records and
+/// files, and hands the events that pass the filters to the correlator.
+pub struct Collector<'a> {
+    pub opts: &'a ScanOptions,
+    pub correlator: &'a mut Correlator,
+    pub stats: ScanStats,
+    pub failures: Vec<Failure>,
+}
+
+impl Collector<'_> {
+    pub fn take(&mut self, done: ObjectDone) {
+        self.stats.bytes_in += done.bytes_in;
+        match done.result {
+            Ok(scan) => {
+                self.stats.objects_read += 1;
+                self.stats.bytes_decoded += done.bytes_decoded;
+                self.stats.records += scan.records;
+                self.stats.candidates += scan.candidates;
+                self.stats.records_skipped += scan.skipped.len() as u64;
+                for s in &scan.skipped {
+                    tracing::warn!("{}: record {} skipped: {}", done.name, s.index, s.reason);
+                }
+                for e in scan.events {
+                    if self.opts.keeps(&e) {
+                        self.correlator.add(e);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!("{e}; file skipped");
+                self.stats.objects_failed += 1;
+                self.failures.push(e);
+            }
+        }
+    }
+}
+
+/// Scans local objects (files, stdin) into the correlator. `progress` is called on the
+/// correlator thread after each object with the stats so far.
+pub fn scan_local(
+    objects: &[ObjectRef],
+    opts: &ScanOptions,
+    correlator: &mut Correlator,
+    progress: &mut dyn FnMut(&ScanStats),
+) -> Result<(ScanStats, Vec<Failure>), RunError> {
+    let started = Instant::now();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.max(1))
+        .build()
+        .map_err(|e| RunError::Config(format!("cannot start {} threads: {e}", opts.threads)))?;
+    let (tx, rx) = sync_channel::<ObjectDone>(opts.threads.max(1) * 4);
+    let mut collector = Collector {
+        opts,
+        correlator,
+        stats: ScanStats::default(),
+        failures: Vec::new(),
+    };
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            pool.install(|| {
+                objects.par_iter().for_each_init(
+                    || (Worker::new(opts.max_file_bytes), tx.clone()),
+                    |(worker, tx), object| {
+                        let name: Arc<str> = Arc::from(object.name());
+                        let done = match local::read(object, opts.max_file_bytes) {
+                            Ok(raw) => worker.process(name, &raw),
+                            Err(e) => ObjectDone {
+                                name,
+                                bytes_in: 0,
+                                bytes_decoded: 0,
+                                result: Err(e),
+                            },
+                        };
+                        // The receiver lives until every sender is gone.
+                        let _ = tx.send(done);
+                    },
+                );
+            });
+            drop(tx);
+        });
+        for done in rx {
+            collector.take(done);
+            progress(&collector.stats);
+        }
+    });
+    collector.stats.elapsed = started.elapsed();
+    Ok((collector.stats, collector.failures))
+}
