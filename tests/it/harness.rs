@@ -1,0 +1,134 @@
+//! Shared test helpers: the built binary, temp folders, gzip writers, the Python that has
+//! pyarrow and DuckDB (set up by `scripts/test`), and small JSON record builders.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The crate root (where `sample-logs/` is).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/real-logs`, the corpus of real CloudTrail files next to the project.
+pub fn real_logs() -> PathBuf {
+    let p = root().join("../shared/real-logs");
+    assert!(p.is_dir(), "the real-logs corpus is expected at {}", p.display());
+    p
+}
+
+/// The binary under test.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_trailhound"))
+}
+
+/// Runs the binary with `args` and returns its output.
+pub fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run trailhound")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The Python interpreter with the test packages (`scripts/test` sets TRAILHOUND_PYTHON).
+pub fn python() -> Command {
+    let py = std::env::var("TRAILHOUND_PYTHON").unwrap_or_else(|_| "python3".into());
+    Command::new(py)
+}
+
+/// Runs a Python snippet with `args`, asserting it succeeds; returns stdout.
+pub fn python_ok(code: &str, args: &[&str]) -> String {
+    let out = python().arg("-c").arg(code).args(args).output().expect("run python");
+    assert!(
+        out.status.success(),
+        "python failed (run the tests through scripts/test, which installs pyarrow, duckdb and moto):\n{}",
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// Writes `bytes` at `dir/rel`, creating folders.
+pub fn put(dir: &Path, rel: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// A `{"Records":[...]}` document of the given record JSON texts.
+pub fn doc(records: &[String]) -> Vec<u8> {
+    format!("{{\"Records\":[{}]}}", records.join(",")).into_bytes()
+}
+
+/// The key of a log file in the plain layout for account, region and day `YYYY/MM/DD`.
+pub fn log_key(account: &str, region: &str, day: &str, n: usize) -> String {
+    let compact = day.replace('/', "");
+    format!("AWSLogs/{account}/CloudTrail/{region}/{day}/{account}_CloudTrail_{region}_{compact}T1200Z_{n:016}.json.gz")
+}
+
+/// An ec2-infrastructure Decrypt denied with the given code and message.
+pub fn infra_denial(event_id: &str, time: &str, account: &str, region: &str, instance: &str, code: &str, message: &str) -> String {
+    serde_json::json!({
+        "eventVersion": "1.11",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": format!("{account}:aws:ec2-infrastructure:{instance}"),
+            "arn": format!("arn:aws:sts::{account}:assumed-role/aws:ec2-infrastructure/{instance}"),
+            "accountId": account,
+            "invokedBy": "AWS Internal"
+        },
+        "eventTime": time,
+        "eventSource": "kms.amazonaws.com",
+        "eventName": "Decrypt",
+        "awsRegion": region,
+        "sourceIPAddress": "AWS Internal",
+        "errorCode": code,
+        "errorMessage": message,
+        "requestParameters": {"encryptionContext": {"aws:ebs:id": "vol-0aaaaaaaaaaaaaaaa"}},
+        "responseElements": null,
+        "eventID": event_id,
+        "resources": [{"accountId": account, "type": "AWS::KMS::Key", "ARN": format!("arn:aws:kms:{region}:{account}:key/0b1c2d3e-0000-4000-8000-000000000001")}],
+        "recipientAccountId": account
+    })
+    .to_string()
+}
+
+/// A RunInstances by `principal` that started `instance`.
+pub fn run_instances(event_id: &str, time: &str, account: &str, region: &str, instance: &str, principal: &str) -> String {
+    serde_json::json!({
+        "eventVersion": "1.11",
+        "userIdentity": {"type": "IAMUser", "arn": principal, "accountId": account},
+        "eventTime": time,
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": "RunInstances",
+        "awsRegion": region,
+        "requestParameters": {"instancesSet": {"items": [{"imageId": "ami-0abcdef1234567890", "minCount": 1, "maxCount": 1}]}, "instanceType": "t3.micro"},
+        "responseElements": {"instancesSet": {"items": [{"instanceId": instance, "imageId": "ami-0abcdef1234567890", "instanceType": "t3.micro"}]}},
+        "eventID": event_id,
+        "recipientAccountId": account
+    })
+    .to_string()
+}
+
+/// A record no rule cares about.
+pub fn noise(event_id: &str, time: &str, account: &str, region: &str) -> String {
+    serde_json::json!({
+        "eventVersion": "1.11",
+        "userIdentity": {"type": "IAMUser", "arn": format!("arn:aws:iam::{account}:user/ops"), "accountId": account},
+        "eventTime": time, "eventSource": "ec2.amazonaws.com", "eventName": "DescribeInstances",
+        "awsRegion": region, "requestParameters": {"maxResults": 5}, "responseElements": null,
+        "eventID": event_id, "recipientAccountId": account
+    })
+    .to_string()
+}

@@ -1,0 +1,4 @@
+//! Integration tests: the built binary and the library against sample logs, the real-logs
+//! corpus, adversarial inputs, real Parquet readers and a real S3 API server.
+
+mod harness;
