@@ -30,6 +30,7 @@ use error::RunError;
 use finding::Finding;
 use pipeline::{Failure, ScanOptions, ScanStats};
 use sink::output::OutputTarget;
+use source::s3::{RequestCounts, S3Client, S3Options, S3Uri};
 use source::{KeyFilter, ListingStats, ObjectRef};
 
 /// One source named on the command line.
@@ -37,6 +38,11 @@ use source::{KeyFilter, ListingStats, ObjectRef};
 pub enum SourceSpec {
     Path(PathBuf),
     Stdin,
+    /// `s3://bucket/prefix`; `prefix` is empty or ends with `/`.
+    S3 {
+        bucket: String,
+        prefix: String,
+    },
 }
 
 /// A whole scan job.
@@ -45,6 +51,8 @@ pub struct Job {
     pub sources: Vec<SourceSpec>,
     pub opts: ScanOptions,
     pub out: Option<OutputTarget>,
+    /// How to reach S3, for S3 sources and outputs.
+    pub s3: S3Options,
 }
 
 /// What a job found and did.
@@ -58,6 +66,8 @@ pub struct Outcome {
     pub duplicates: u64,
     /// Output objects written (relative names under the output target).
     pub written: Vec<String>,
+    /// Requests sent to S3, when a source or the output was there.
+    pub s3_requests: Option<RequestCounts>,
 }
 
 impl Job {
@@ -75,6 +85,20 @@ impl Job {
 
     /// Lists every source. An unreadable source is fatal: nothing would be scanned.
     pub fn list(&self) -> Result<(Vec<ObjectRef>, ListingStats), RunError> {
+        self.list_with(self.s3_client()?.as_ref())
+    }
+
+    /// A client when a source or the output is on S3.
+    fn s3_client(&self) -> Result<Option<S3Client>, RunError> {
+        let needed = self
+            .sources
+            .iter()
+            .any(|s| matches!(s, SourceSpec::S3 { .. }))
+            || matches!(self.out, Some(OutputTarget::S3 { .. }));
+        needed.then(|| S3Client::connect(&self.s3)).transpose()
+    }
+
+    fn list_with(&self, s3: Option<&S3Client>) -> Result<(Vec<ObjectRef>, ListingStats), RunError> {
         let filter = self.key_filter();
         let mut objects = Vec::new();
         let mut stats = ListingStats::default();
@@ -82,6 +106,14 @@ impl Job {
             match spec {
                 SourceSpec::Path(p) => source::local::list(p, &filter, &mut objects, &mut stats)?,
                 SourceSpec::Stdin => objects.push(ObjectRef::Stdin),
+                SourceSpec::S3 { bucket, prefix } => {
+                    let uri = S3Uri {
+                        bucket: bucket.clone(),
+                        prefix: prefix.clone(),
+                    };
+                    let s3 = s3.ok_or_else(|| RunError::Config("no S3 client".into()))?;
+                    s3.list(&uri, &filter, &mut objects, &mut stats)?;
+                }
             }
         }
         Ok((objects, stats))
@@ -90,16 +122,20 @@ impl Job {
     /// Lists, scans, correlates and writes the findings. `progress` sees the running stats
     /// and the number of objects listed.
     pub fn run(&self, progress: &mut dyn FnMut(&ScanStats, u64)) -> Result<Outcome, RunError> {
-        let (objects, listing) = self.list()?;
+        let s3 = self.s3_client()?;
+        let (objects, listing) = self.list_with(s3.as_ref())?;
         let listed = objects.len() as u64;
         let mut correlator = Correlator::default();
-        let (stats, failures) =
-            pipeline::scan_local(&objects, &self.opts, &mut correlator, &mut |s| {
-                progress(s, listed)
-            })?;
+        let mut progress = |s: &ScanStats| progress(s, listed);
+        let (stats, failures) = match &s3 {
+            Some(s3) if objects.iter().any(ObjectRef::is_s3) => {
+                pipeline::scan_mixed(&objects, s3, &self.opts, &mut correlator, &mut progress)?
+            }
+            _ => pipeline::scan_local(&objects, &self.opts, &mut correlator, &mut progress)?,
+        };
         let findings = correlator.findings();
         let written = match &self.out {
-            Some(target) => sink::output::write_findings(target, &findings)?,
+            Some(target) => sink::output::write_findings(target, &findings, s3.as_ref())?,
             None => Vec::new(),
         };
         Ok(Outcome {
@@ -110,6 +146,7 @@ impl Job {
             failures,
             duplicates: correlator.duplicates(),
             written,
+            s3_requests: s3.as_ref().map(S3Client::requests),
         })
     }
 }

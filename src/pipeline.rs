@@ -14,6 +14,7 @@ use crate::decode::Decoder;
 use crate::error::{ObjectError, RunError};
 use crate::event::Event;
 use crate::scan::{FileScan, Scanner};
+use crate::source::s3::{Fetched, S3Client};
 use crate::source::{ObjectRef, local};
 
 /// How a scan reads and what it keeps.
@@ -156,10 +157,55 @@ impl Collector<'_> {
     }
 }
 
-/// Scans local objects (files, stdin) into the correlator. `progress` is called on the
+/// What a worker is handed: an object to read itself (a local file, stdin), or one whose
+/// bytes the S3 client has already fetched.
+pub enum Input<'a> {
+    Read(&'a ObjectRef),
+    Fetched(Fetched),
+}
+
+impl Worker {
+    /// Reads (or takes) one input's bytes and processes them.
+    fn input(&mut self, input: Input<'_>, max_file_bytes: u64) -> ObjectDone {
+        let (name, raw) = match input {
+            Input::Read(object) => {
+                let name: Arc<str> = Arc::from(object.name());
+                let raw = local::read(object, max_file_bytes);
+                (name, raw)
+            }
+            Input::Fetched(mut f) => {
+                let raw = std::mem::replace(&mut f.bytes, Ok(Vec::new()));
+                let done = match raw {
+                    Ok(raw) => self.process(f.name.clone(), &raw),
+                    Err(e) => ObjectDone::failed(f.name.clone(), e),
+                };
+                // Only now is the object's share of the fetch budget given back.
+                drop(f);
+                return done;
+            }
+        };
+        match raw {
+            Ok(raw) => self.process(name, &raw),
+            Err(e) => ObjectDone::failed(name, e),
+        }
+    }
+}
+
+impl ObjectDone {
+    fn failed(name: Arc<str>, e: ObjectError) -> Self {
+        ObjectDone {
+            name,
+            bytes_in: 0,
+            bytes_decoded: 0,
+            result: Err(e),
+        }
+    }
+}
+
+/// Runs `inputs` through the workers into the correlator. `progress` is called on the
 /// correlator thread after each object with the stats so far.
-pub fn scan_local(
-    objects: &[ObjectRef],
+pub fn scan_with<'a>(
+    inputs: impl ParallelIterator<Item = Input<'a>>,
     opts: &ScanOptions,
     correlator: &mut Correlator,
     progress: &mut dyn FnMut(&ScanStats),
@@ -179,19 +225,10 @@ pub fn scan_local(
     std::thread::scope(|scope| {
         scope.spawn(move || {
             pool.install(|| {
-                objects.par_iter().for_each_init(
+                inputs.for_each_init(
                     || (Worker::new(opts.max_file_bytes), tx.clone()),
-                    |(worker, tx), object| {
-                        let name: Arc<str> = Arc::from(object.name());
-                        let done = match local::read(object, opts.max_file_bytes) {
-                            Ok(raw) => worker.process(name, &raw),
-                            Err(e) => ObjectDone {
-                                name,
-                                bytes_in: 0,
-                                bytes_decoded: 0,
-                                result: Err(e),
-                            },
-                        };
+                    |(worker, tx), input| {
+                        let done = worker.input(input, opts.max_file_bytes);
                         // The receiver lives until every sender is gone.
                         let _ = tx.send(done);
                     },
@@ -206,4 +243,42 @@ pub fn scan_local(
     });
     collector.stats.elapsed = started.elapsed();
     Ok((collector.stats, collector.failures))
+}
+
+/// Scans local objects (files, stdin) into the correlator.
+pub fn scan_local(
+    objects: &[ObjectRef],
+    opts: &ScanOptions,
+    correlator: &mut Correlator,
+    progress: &mut dyn FnMut(&ScanStats),
+) -> Result<(ScanStats, Vec<Failure>), RunError> {
+    scan_with(
+        objects.par_iter().map(Input::Read),
+        opts,
+        correlator,
+        progress,
+    )
+}
+
+/// Scans local and S3 objects together. The S3 client fetches on a thread of its own into a
+/// bounded channel (a few objects per worker), and the workers drain it alongside the local
+/// files, so network, decompression and parsing overlap.
+pub fn scan_mixed(
+    objects: &[ObjectRef],
+    s3: &S3Client,
+    opts: &ScanOptions,
+    correlator: &mut Correlator,
+    progress: &mut dyn FnMut(&ScanStats),
+) -> Result<(ScanStats, Vec<Failure>), RunError> {
+    let (remote, local): (Vec<&ObjectRef>, Vec<&ObjectRef>) =
+        objects.iter().partition(|o| o.is_s3());
+    let (tx, rx) = sync_channel::<Fetched>(opts.threads.max(1) * 2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || s3.fetch(&remote, opts.max_file_bytes, tx));
+        let inputs = local
+            .into_par_iter()
+            .map(Input::Read)
+            .chain(rx.into_iter().par_bridge().map(Input::Fetched));
+        scan_with(inputs, opts, correlator, progress)
+    })
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use trailhound::pipeline::ScanOptions;
 use trailhound::sink::output::OutputTarget;
+use trailhound::source::s3::{S3Options, uri};
 use trailhound::{Job, SourceSpec, ids, timefmt};
 
 /// Finds the EC2 instances that died at launch because a KMS key could not be used for
@@ -35,13 +36,15 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Folders (walked recursively), files (.json.gz or .json), or - for standard input.
+    /// Folders (walked recursively), files (.json.gz or .json), - for standard input, or
+    /// s3://bucket[/prefix] (the trail's prefix: AWSLogs/ is found under it).
     #[arg(required = true, value_name = "SOURCE")]
     pub sources: Vec<String>,
 
-    /// Write findings as Parquet under this folder, in dt=YYYY-MM-DD/ partitions.
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    /// Write findings as Parquet under this folder or s3://bucket/prefix, in dt=YYYY-MM-DD/
+    /// partitions.
+    #[arg(long, value_name = "DIR|S3_URI")]
+    pub out: Option<String>,
 
     /// What to print on standard output.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -70,6 +73,29 @@ pub struct ScanArgs {
     /// Largest accepted log file, compressed or decompressed (bytes; K, M, G suffixes).
     #[arg(long, value_name = "BYTES", default_value = "2G", value_parser = parse_size)]
     pub max_file_bytes: u64,
+
+    /// AWS profile for S3, from the shared config files (SSO profiles work).
+    #[arg(long, value_name = "NAME", help_heading = "S3")]
+    pub profile: Option<String>,
+
+    /// Region of the S3 client [default: AWS_REGION, the profile's, or us-east-1]. Not to be
+    /// confused with --region, which selects CloudTrail regions.
+    #[arg(long, value_name = "REGION", help_heading = "S3")]
+    pub aws_region: Option<String>,
+
+    /// An S3-compatible endpoint such as http://127.0.0.1:9000 (AWS_ENDPOINT_URL is read
+    /// too).
+    #[arg(long, value_name = "URL", help_heading = "S3")]
+    pub endpoint_url: Option<String>,
+
+    /// Path-style addressing (http://host/bucket/key), for S3-compatible stores.
+    #[arg(long, help_heading = "S3")]
+    pub s3_path_style: bool,
+
+    /// S3 requests in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 16, help_heading = "S3",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub s3_concurrency: u16,
 }
 
 #[derive(Debug, Args)]
@@ -139,13 +165,30 @@ impl ScanArgs {
             .sources
             .iter()
             .map(|s| {
-                if s == "-" {
+                Ok(if s == "-" {
                     SourceSpec::Stdin
+                } else if uri::is_s3(s) {
+                    let u = uri::parse(s)?;
+                    SourceSpec::S3 {
+                        bucket: u.bucket,
+                        prefix: u.prefix,
+                    }
                 } else {
                     SourceSpec::Path(PathBuf::from(s))
-                }
+                })
             })
-            .collect::<Vec<_>>();
+            .collect::<Result<Vec<_>, String>>()?;
+        let out = match &self.out {
+            Some(o) if uri::is_s3(o) => {
+                let u = uri::parse(o)?;
+                Some(OutputTarget::S3 {
+                    bucket: u.bucket,
+                    prefix: u.prefix,
+                })
+            }
+            Some(o) => Some(OutputTarget::Local(PathBuf::from(o))),
+            None => None,
+        };
         if sources.iter().filter(|s| **s == SourceSpec::Stdin).count() > 1 {
             return Err("standard input (-) can be named only once".into());
         }
@@ -160,7 +203,15 @@ impl ScanArgs {
                 accounts: self.accounts.clone(),
                 regions: self.regions.clone(),
             },
-            out: self.out.clone().map(OutputTarget::Local),
+            out,
+            s3: S3Options {
+                profile: self.profile.clone(),
+                region: self.aws_region.clone(),
+                endpoint_url: self.endpoint_url.clone(),
+                path_style: self.s3_path_style,
+                concurrency: usize::from(self.s3_concurrency),
+                ..S3Options::default()
+            },
         })
     }
 }

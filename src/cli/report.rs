@@ -136,6 +136,14 @@ pub fn summary(o: &Outcome) -> String {
         s.elapsed.as_secs_f64(),
         human_bytes((s.bytes_decoded as f64 / secs) as u64)
     );
+    if let Some(r) = &o.s3_requests {
+        let puts = if r.put > 0 {
+            format!(", {} PUT", r.put)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "s3: {} LIST, {} GET{puts} requests", r.list, r.get);
+    }
     for name in &o.written {
         let _ = writeln!(out, "wrote: {name}");
     }

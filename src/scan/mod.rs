@@ -54,7 +54,9 @@ impl Scanner {
             while next_hit < self.hits.len() && self.hits[next_hit] < record.range.start {
                 next_hit += 1;
             }
-            if next_hit == self.hits.len() || self.hits[next_hit] >= record.range.end {
+            let has_hit = next_hit < self.hits.len() && self.hits[next_hit] < record.range.end;
+            // A `\u` escape can hide a needle from the byte search: such records are parsed.
+            if !has_hit && !record.has_unicode_escape {
                 continue;
             }
             let bytes = &doc[record.range.clone()];

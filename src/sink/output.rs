@@ -6,25 +6,35 @@ use std::path::{Path, PathBuf};
 
 use crate::error::RunError;
 use crate::finding::Finding;
+use crate::source::s3::S3Client;
 
 /// Where the Parquet findings are written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutputTarget {
     Local(PathBuf),
+    /// `prefix` is empty or ends with `/`.
+    S3 {
+        bucket: String,
+        prefix: String,
+    },
 }
 
 impl OutputTarget {
     pub fn describe(&self) -> String {
         match self {
             OutputTarget::Local(p) => p.display().to_string(),
+            OutputTarget::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}"),
         }
     }
 }
 
-/// Writes one Parquet file per `dt` partition. Returns the names written (relative).
+/// Writes one Parquet file per `dt` partition, under the same deterministic names locally
+/// and on S3 (there with one PutObject each; `s3` is needed for an S3 target). Returns the
+/// names written (relative).
 pub fn write_findings(
     target: &OutputTarget,
     findings: &[Finding],
+    s3: Option<&S3Client>,
 ) -> Result<Vec<String>, RunError> {
     let mut written = Vec::new();
     for (name, group) in super::parquet::partition(findings) {
@@ -34,6 +44,15 @@ pub fn write_findings(
         })?;
         match target {
             OutputTarget::Local(dir) => write_atomic(&dir.join(&name), &bytes)?,
+            OutputTarget::S3 { bucket, prefix } => {
+                let fail = |detail| RunError::Output {
+                    target: format!("{}{name}", target.describe()),
+                    detail,
+                };
+                let s3 = s3.ok_or_else(|| fail("no S3 client".into()))?;
+                s3.put(bucket, &format!("{prefix}{name}"), bytes)
+                    .map_err(fail)?;
+            }
         }
         written.push(name);
     }

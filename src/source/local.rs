@@ -7,10 +7,8 @@ use std::path::Path;
 use super::{KeyFilter, ListingStats, ObjectRef, admit};
 use crate::error::{ObjectError, RunError};
 
-/// File names that can hold CloudTrail logs; anything else in a folder is ignored.
 fn looks_like_log(path: &Path) -> bool {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    name.ends_with(".json.gz") || name.ends_with(".json") || name.ends_with(".gz")
+    super::looks_like_log(path.file_name().and_then(|n| n.to_str()).unwrap_or(""))
 }
 
 /// Lists one local source into `out`. A file named directly is always read; in a folder,
@@ -94,6 +92,10 @@ pub fn read(object: &ObjectRef, max_bytes: u64) -> Result<Vec<u8>, ObjectError> 
                     limit: max_bytes,
                 });
             }
+        }
+        // S3 objects are fetched by the S3 client, never read here.
+        ObjectRef::S3 { .. } => {
+            return Err(io(std::io::Error::from(std::io::ErrorKind::Unsupported)));
         }
     }
     Ok(buf)

@@ -4,6 +4,7 @@
 
 pub mod layout;
 pub mod local;
+pub mod s3;
 
 use std::path::PathBuf;
 
@@ -16,6 +17,12 @@ use layout::{KeyKind, LogKey};
 pub enum ObjectRef {
     Local(PathBuf),
     Stdin,
+    /// An object in a bucket, with its size as listed.
+    S3 {
+        bucket: String,
+        key: String,
+        size: u64,
+    },
 }
 
 impl ObjectRef {
@@ -24,8 +31,18 @@ impl ObjectRef {
         match self {
             ObjectRef::Local(p) => p.display().to_string(),
             ObjectRef::Stdin => "-".to_string(),
+            ObjectRef::S3 { bucket, key, .. } => format!("s3://{bucket}/{key}"),
         }
     }
+
+    pub fn is_s3(&self) -> bool {
+        matches!(self, ObjectRef::S3 { .. })
+    }
+}
+
+/// Names that can hold CloudTrail logs; any other file in a folder or prefix is ignored.
+pub fn looks_like_log(name: &str) -> bool {
+    name.ends_with(".json.gz") || name.ends_with(".json") || name.ends_with(".gz")
 }
 
 /// What the key layout lets a listing skip before any object is read.
@@ -57,6 +74,16 @@ pub struct ListingStats {
     pub filtered_out: u64,
     /// Files that are not log files by name (README, images, ...).
     pub ignored: u64,
+}
+
+impl ListingStats {
+    /// Adds another listing's counts (one source of several, one folder of a walk).
+    pub fn add(&mut self, o: &ListingStats) {
+        self.digest_skipped += o.digest_skipped;
+        self.insight_skipped += o.insight_skipped;
+        self.filtered_out += o.filtered_out;
+        self.ignored += o.ignored;
+    }
 }
 
 /// Whether a listed key should be read, and if not, which count it goes to.

@@ -13,7 +13,11 @@ pub fn root() -> PathBuf {
 /// `../shared/real-logs`, the corpus of real CloudTrail files next to the project.
 pub fn real_logs() -> PathBuf {
     let p = root().join("../shared/real-logs");
-    assert!(p.is_dir(), "the real-logs corpus is expected at {}", p.display());
+    assert!(
+        p.is_dir(),
+        "the real-logs corpus is expected at {}",
+        p.display()
+    );
     p
 }
 
@@ -43,7 +47,12 @@ pub fn python() -> Command {
 
 /// Runs a Python snippet with `args`, asserting it succeeds; returns stdout.
 pub fn python_ok(code: &str, args: &[&str]) -> String {
-    let out = python().arg("-c").arg(code).args(args).output().expect("run python");
+    let out = python()
+        .arg("-c")
+        .arg(code)
+        .args(args)
+        .output()
+        .expect("run python");
     assert!(
         out.status.success(),
         "python failed (run the tests through scripts/test, which installs pyarrow, duckdb and moto):\n{}",
@@ -74,11 +83,21 @@ pub fn doc(records: &[String]) -> Vec<u8> {
 /// The key of a log file in the plain layout for account, region and day `YYYY/MM/DD`.
 pub fn log_key(account: &str, region: &str, day: &str, n: usize) -> String {
     let compact = day.replace('/', "");
-    format!("AWSLogs/{account}/CloudTrail/{region}/{day}/{account}_CloudTrail_{region}_{compact}T1200Z_{n:016}.json.gz")
+    format!(
+        "AWSLogs/{account}/CloudTrail/{region}/{day}/{account}_CloudTrail_{region}_{compact}T1200Z_{n:016}.json.gz"
+    )
 }
 
 /// An ec2-infrastructure Decrypt denied with the given code and message.
-pub fn infra_denial(event_id: &str, time: &str, account: &str, region: &str, instance: &str, code: &str, message: &str) -> String {
+pub fn infra_denial(
+    event_id: &str,
+    time: &str,
+    account: &str,
+    region: &str,
+    instance: &str,
+    code: &str,
+    message: &str,
+) -> String {
     serde_json::json!({
         "eventVersion": "1.11",
         "userIdentity": {
@@ -105,7 +124,14 @@ pub fn infra_denial(event_id: &str, time: &str, account: &str, region: &str, ins
 }
 
 /// A RunInstances by `principal` that started `instance`.
-pub fn run_instances(event_id: &str, time: &str, account: &str, region: &str, instance: &str, principal: &str) -> String {
+pub fn run_instances(
+    event_id: &str,
+    time: &str,
+    account: &str,
+    region: &str,
+    instance: &str,
+    principal: &str,
+) -> String {
     serde_json::json!({
         "eventVersion": "1.11",
         "userIdentity": {"type": "IAMUser", "arn": principal, "accountId": account},

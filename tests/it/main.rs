@@ -1,4 +1,9 @@
 //! Integration tests: the built binary and the library against sample logs, the real-logs
 //! corpus, adversarial inputs, real Parquet readers and a real S3 API server.
 
+mod adversarial;
+mod differential;
 mod harness;
+mod parquet_readers;
+mod real_logs;
+mod sample_logs;

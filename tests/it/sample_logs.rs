@@ -1,0 +1,122 @@
+//! `trailhound scan sample-logs` gives exactly the findings listed in
+//! tests/fixtures/sample-expected.json (written by tools/gen_sample_logs.py from the
+//! incidents it planted), and nothing for the decoys.
+
+use serde_json::Value;
+
+use crate::harness::{root, run, stdout};
+
+fn expected() -> Vec<Value> {
+    let text = std::fs::read_to_string(root().join("tests/fixtures/sample-expected.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+pub fn jsonl(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+#[test]
+fn scan_finds_exactly_the_planted_incidents() {
+    let out = run(&[
+        "scan",
+        root().join("sample-logs").to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::harness::stderr(&out)
+    );
+    let got = jsonl(&stdout(&out));
+    let want = expected();
+    assert_eq!(got.len(), want.len(), "one row per incident");
+    for (g, w) in got.iter().zip(&want) {
+        for (col, value) in w.as_object().unwrap() {
+            assert_eq!(&g[col], value, "column {col} of {}", w["instance_id"]);
+        }
+        assert_eq!(g["finding_id"].as_str().unwrap().len(), 32);
+        let remediation = g["remediation"].as_str().unwrap();
+        if let Some(key) = g["kms_key_arn"].as_str() {
+            assert!(
+                remediation.contains(key),
+                "remediation names the key: {remediation}"
+            );
+        }
+        let sources = g["source_objects"].as_array().unwrap();
+        assert!(
+            !sources.is_empty()
+                && sources
+                    .iter()
+                    .all(|s| s.as_str().unwrap().contains("/AWSLogs/"))
+        );
+    }
+}
+
+#[test]
+fn table_output_lists_each_instance_and_a_summary() {
+    let out = run(&["scan", root().join("sample-logs").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    for w in expected() {
+        if let Some(i) = w["instance_id"].as_str() {
+            assert!(text.contains(i), "{i} in table");
+        }
+    }
+    assert!(
+        text.contains(
+            "files: 28 read, 3 skipped (digest 1, insight 1, filtered 0, not logs 1), 0 failed"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("records: 412 read"), "{text}");
+    assert!(text.contains("1 duplicates"), "{text}");
+    assert!(text.contains("findings: 9 (ec2_infrastructure_denied 2, key_disabled 1, key_not_found 1, key_pending_deletion 1, key_unavailable 1, launcher_denied 3)"), "{text}");
+    assert!(
+        out.stderr.is_empty(),
+        "no warnings on a clean scan: {}",
+        crate::harness::stderr(&out)
+    );
+}
+
+#[test]
+fn filters_narrow_the_findings() {
+    let dir = root().join("sample-logs");
+    let d = dir.to_str().unwrap();
+    let count = |extra: &[&str]| {
+        let mut args = vec!["scan", d, "--format", "jsonl"];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(0));
+        jsonl(&stdout(&out))
+    };
+    let org = count(&["--account", "444455556666"]);
+    assert_eq!(org.len(), 3);
+    assert!(org.iter().all(|f| f["account_id"] == "444455556666"));
+    assert_eq!(count(&["--region", "eu-west-1"]).len(), 1);
+    assert_eq!(
+        count(&["--region", "eu-west-1", "--region", "us-west-2"]).len(),
+        4
+    );
+    // Two denials are on the 15th; the key_disabled one was launched at 23:59:40 on the
+    // 14th, so --since cuts its launch off and the denial is left unmatched.
+    let late = count(&["--since", "2026-03-15"]);
+    let causes: Vec<&str> = late.iter().map(|f| f["cause"].as_str().unwrap()).collect();
+    assert_eq!(causes, ["key_disabled", "key_unavailable"]);
+    assert_eq!(late[0]["match"], "unmatched");
+    let margin = count(&["--since", "2026-03-14T23:00:00Z"]);
+    assert_eq!(
+        margin[0]["match"], "instance_id",
+        "a margin before --since keeps the launch"
+    );
+    let early = count(&["--until", "2026-03-14T09:00:00Z"]);
+    assert!(
+        early
+            .iter()
+            .all(|f| f["first_denied_at"].as_str().unwrap() < "2026-03-14T09:00:00Z")
+    );
+    assert!(!early.is_empty() && early.len() < 9);
+}
