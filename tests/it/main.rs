@@ -6,4 +6,5 @@ mod differential;
 mod harness;
 mod parquet_readers;
 mod real_logs;
+mod s3;
 mod sample_logs;

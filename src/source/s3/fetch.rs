@@ -56,20 +56,6 @@ pub(super) async fn fetch_all(
             let Ok(held) = budget.clone().acquire_many_owned(need).await else {
                 return;
             };
-            if w.size > max_file_bytes {
-                let bytes = Err(ObjectError::TooLarge {
-                    object: name.to_string(),
-                    limit: max_file_bytes,
-                });
-                let _ = tx
-                    .send(Fetched {
-                        name,
-                        bytes,
-                        _budget: held,
-                    })
-                    .await;
-                continue;
-            }
             let Ok(slot) = slots.clone().acquire_owned().await else {
                 return;
             };
@@ -100,6 +86,13 @@ async fn get(client: &Client, w: &Wanted, name: &str, max: u64) -> Result<Vec<u8
         object: name.to_string(),
         detail,
     };
+    let too_large = || ObjectError::TooLarge {
+        object: name.to_string(),
+        limit: max,
+    };
+    if w.size > max {
+        return Err(too_large());
+    }
     let mut attempt = 1;
     loop {
         let resp = client
@@ -111,10 +104,7 @@ async fn get(client: &Client, w: &Wanted, name: &str, max: u64) -> Result<Vec<u8
             .map_err(|e| fail(describe(&w.bucket, "s3:GetObject", &e)))?;
         // The listed size may be stale: the object can have been overwritten since.
         if resp.content_length().is_some_and(|n| n.max(0) as u64 > max) {
-            return Err(ObjectError::TooLarge {
-                object: name.to_string(),
-                limit: max,
-            });
+            return Err(too_large());
         }
         match resp.body.collect().await {
             Ok(body) => return Ok(body.to_vec()),

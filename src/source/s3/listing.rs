@@ -148,23 +148,16 @@ async fn visit(ctx: Arc<Ctx>, folder: Folder) -> Result<Step, RunError> {
     let filter = &ctx.filter;
     match folder {
         Folder::Logs { prefix, fallback } => {
-            let mut empty = true;
-            pages(&ctx, &prefix, true, None, |keys, folders| {
-                empty &= keys.is_empty() && folders.is_empty();
-                for (key, size) in keys {
-                    step.key(&ctx, &key, size);
+            let empty = subfolders(&ctx, &prefix, &mut step, |path, seg| {
+                if ids::is_org_id(seg) {
+                    Some(Folder::Org(path.to_string()))
+                } else if ids::is_account_id(seg)
+                    && (filter.accounts.is_empty() || filter.accounts.iter().any(|a| a == seg))
+                {
+                    Some(Folder::Trail(format!("{path}CloudTrail/")))
+                } else {
+                    None
                 }
-                for (path, seg) in folders {
-                    if ids::is_org_id(&seg) {
-                        step.children.push(Folder::Org(path));
-                    } else if ids::is_account_id(&seg)
-                        && (filter.accounts.is_empty() || filter.accounts.contains(&seg))
-                    {
-                        step.children
-                            .push(Folder::Trail(format!("{path}CloudTrail/")));
-                    }
-                }
-                true
             })
             .await?;
             if let (true, Some(p)) = (empty, fallback) {
@@ -181,17 +174,8 @@ async fn visit(ctx: Arc<Ctx>, folder: Folder) -> Result<Step, RunError> {
             );
         }
         Folder::Org(prefix) => {
-            pages(&ctx, &prefix, true, None, |keys, folders| {
-                for (key, size) in keys {
-                    step.key(&ctx, &key, size);
-                }
-                step.children.extend(
-                    folders
-                        .into_iter()
-                        .filter(|(_, seg)| ids::is_account_id(seg))
-                        .map(|(path, _)| Folder::Trail(format!("{path}CloudTrail/"))),
-                );
-                true
+            subfolders(&ctx, &prefix, &mut step, |path, seg| {
+                ids::is_account_id(seg).then(|| Folder::Trail(format!("{path}CloudTrail/")))
             })
             .await?;
         }
@@ -206,17 +190,8 @@ async fn visit(ctx: Arc<Ctx>, folder: Folder) -> Result<Step, RunError> {
             );
         }
         Folder::Trail(prefix) => {
-            pages(&ctx, &prefix, true, None, |keys, folders| {
-                for (key, size) in keys {
-                    step.key(&ctx, &key, size);
-                }
-                step.children.extend(
-                    folders
-                        .into_iter()
-                        .filter(|(_, seg)| ids::is_region(seg))
-                        .map(|(path, _)| Folder::Region(path)),
-                );
-                true
+            subfolders(&ctx, &prefix, &mut step, |path, seg| {
+                ids::is_region(seg).then(|| Folder::Region(path.to_string()))
             })
             .await?;
         }
@@ -248,6 +223,29 @@ async fn visit(ctx: Arc<Ctx>, folder: Folder) -> Result<Step, RunError> {
         }
     }
     Ok(step)
+}
+
+/// Lists the sub-folders of `prefix` (delimiter `/`) into `step.children`, those `child`
+/// recognises from their path and last segment (validated there before they become parts
+/// of keys); keys beside them are kept as usual. Returns whether the folder was empty.
+async fn subfolders(
+    ctx: &Ctx,
+    prefix: &str,
+    step: &mut Step,
+    child: impl Fn(&str, &str) -> Option<Folder>,
+) -> Result<bool, RunError> {
+    let mut empty = true;
+    pages(ctx, prefix, true, None, |keys, folders| {
+        empty &= keys.is_empty() && folders.is_empty();
+        for (key, size) in keys {
+            step.key(ctx, &key, size);
+        }
+        step.children
+            .extend(folders.iter().filter_map(|(path, seg)| child(path, seg)));
+        true
+    })
+    .await?;
+    Ok(empty)
 }
 
 /// Lists `prefix` page by page (ListObjectsV2, continuation tokens), handing each page's
