@@ -166,7 +166,13 @@ where
             };
             format!("access denied ({code}): the credentials lack {action} on bucket {bucket}{kms}")
         }
-        _ if status == Some(301) || code == "PermanentRedirect" => {
+        // A client in the wrong region gets a redirect, or (signed for the wrong region) an
+        // AuthorizationHeaderMalformed; both usually name the bucket's region in a header.
+        _ if status == Some(301)
+            || code == "PermanentRedirect"
+            || (code == "AuthorizationHeaderMalformed"
+                && header("x-amz-bucket-region").is_some()) =>
+        {
             match header("x-amz-bucket-region") {
                 Some(region) => {
                     format!("bucket {bucket} is in {region}: pass --aws-region {region}")
