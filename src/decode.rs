@@ -96,11 +96,10 @@ impl Decoder {
         if !plausible {
             return false;
         }
-        out.resize(isize as usize, 0);
         // libdeflate checks the member's own CRC and size; a second member shows as input
         // left over.
         self.inflater
-            .gzip_member(raw, out)
+            .gzip_member(raw, out, isize as usize)
             .is_some_and(|m| m.input_used == raw.len() && m.output_len as u64 == isize)
     }
 
@@ -141,6 +140,14 @@ mod tests {
         Decoder::new(1 << 20)
             .decode("x", &gz(data), &mut out)
             .unwrap();
+        assert_eq!(out, data);
+    }
+
+    #[test]
+    fn single_member_takes_the_whole_buffer_path() {
+        let data = br#"{"Records":[{"eventID":"a"}]}"#.repeat(100);
+        let mut out = Vec::new();
+        assert!(Decoder::new(1 << 20).whole_buffer(&gz(&data), &mut out));
         assert_eq!(out, data);
     }
 

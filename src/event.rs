@@ -89,14 +89,12 @@ pub fn is_candidate(record: &Value) -> bool {
     let source = s(record.get("eventSource"));
     let name = s(record.get("eventName"));
     match source {
+        // A failed call, a call by an instance's EC2 session, or one that names a volume:
+        // the rules use nothing else (a successful call matters only as a volume link).
         Some("kms.amazonaws.com") => {
-            let errored = s(record.get("errorCode")).is_some();
-            let arn = s(path(record, &["userIdentity", "arn"])).unwrap_or("");
-            let invoked = s(path(record, &["userIdentity", "invokedBy"])).unwrap_or("");
-            errored
-                || arn.contains("aws:ec2-infrastructure")
-                || invoked.contains("ec2")
-                || invoked.contains("autoscaling")
+            s(record.get("errorCode")).is_some()
+                || s(path(record, &["userIdentity", "arn"]))
+                    .is_some_and(|a| a.contains("aws:ec2-infrastructure"))
                 || !volume_ids(record).is_empty()
         }
         Some("ec2.amazonaws.com") => {

@@ -28,25 +28,35 @@ impl Default for Inflater {
 }
 
 impl Inflater {
-    /// Decodes the first gzip member of `input` into `out` (its full length is available).
-    /// None when the data is bad or does not fit: the caller falls back to streaming.
-    pub fn gzip_member(&mut self, input: &[u8], out: &mut [u8]) -> Option<Member> {
+    /// Decodes the first gzip member of `input` into `out`, replacing its contents, with
+    /// room for at most `limit` bytes. None when the data is bad or does not fit: the caller
+    /// falls back to streaming. The output space is not zeroed first (libdeflate writes every
+    /// byte it reports), which saves a memset of every file.
+    pub fn gzip_member(&mut self, input: &[u8], out: &mut Vec<u8>, limit: usize) -> Option<Member> {
+        out.clear();
+        out.reserve(limit);
+        let spare = out.spare_capacity_mut();
         let mut input_used = 0usize;
         let mut output_len = 0usize;
-        // SAFETY: both buffers are valid for the lengths given and do not overlap; the
-        // out-pointers are valid usizes on our stack.
+        // SAFETY: `input` is valid for its length; `spare` is writable for `limit` bytes
+        // (reserved above) and does not overlap `input`; the out-pointers are valid usizes.
         let result = unsafe {
             sys::libdeflate_gzip_decompress_ex(
                 self.0.as_ptr(),
                 input.as_ptr().cast(),
                 input.len(),
-                out.as_mut_ptr().cast(),
-                out.len(),
+                spare.as_mut_ptr().cast(),
+                limit,
                 &mut input_used,
                 &mut output_len,
             )
         };
-        (result == sys::libdeflate_result_LIBDEFLATE_SUCCESS).then_some(Member {
+        if result != sys::libdeflate_result_LIBDEFLATE_SUCCESS || output_len > limit {
+            return None;
+        }
+        // SAFETY: on success libdeflate initialised exactly `output_len` <= `limit` bytes.
+        unsafe { out.set_len(output_len) };
+        Some(Member {
             input_used,
             output_len,
         })

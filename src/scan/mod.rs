@@ -6,6 +6,7 @@
 
 pub mod prefilter;
 pub mod split;
+pub mod structural;
 
 use std::sync::Arc;
 
@@ -60,9 +61,6 @@ impl Scanner {
                 continue;
             }
             let bytes = &doc[record.range.clone()];
-            if !self.prefilter.keep(bytes, record.has_unicode_escape) {
-                continue;
-            }
             self.scratch.clear();
             self.scratch.extend_from_slice(bytes);
             match simd_json::to_borrowed_value(&mut self.scratch) {

@@ -1,7 +1,8 @@
 //! Finds the byte range of every record in a `{"Records":[...]}` document without building
-//! any value: a small scanner that knows strings, escapes and nesting, and jumps through
-//! string bodies with `memchr`. It also notes whether a record holds a `\u` escape, which is
-//! the only way a needle of the pre-filter could be hidden from a byte search.
+//! any value. The document frame (the top-level keys, the array's commas) is read byte by
+//! byte; each record, the bulk of the bytes, is skipped 64 bytes at a time by
+//! `structural::skip_container`. It also notes whether a record holds a `\u` escape, which
+//! is the only way a needle of the pre-filter could be hidden from a byte search.
 
 use std::ops::Range;
 
@@ -179,29 +180,7 @@ fn skip_value(buf: &[u8], at: usize) -> Result<(usize, bool), SplitError> {
         None => Err(SplitError::Truncated(at)),
         Some(b'"') => skip_string(buf, at),
         Some(b'{' | b'[') => {
-            let mut depth = 0usize;
-            let mut pos = at;
-            let mut unicode = false;
-            while pos < buf.len() {
-                match buf[pos] {
-                    b'"' => {
-                        let (end, u) = skip_string(buf, pos)?;
-                        unicode |= u;
-                        pos = end;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Ok((pos + 1, unicode));
-                        }
-                    }
-                    _ => {}
-                }
-                pos += 1;
-            }
-            Err(SplitError::Truncated(buf.len()))
+            super::structural::skip_container(buf, at).ok_or(SplitError::Truncated(buf.len()))
         }
         Some(b'}' | b']' | b',' | b':') => Err(SplitError::Malformed(at)),
         Some(_) => {
