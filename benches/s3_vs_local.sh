@@ -63,11 +63,17 @@ fi
 nfiles=$(find "$corpus" -name '*.json.gz' | wc -l)
 bytes=$(find "$corpus" -name '*.json.gz' -printf '%s\n' | awk '{s+=$1} END {print s}')
 
-port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-endpoint="http://127.0.0.1:$port"
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+# Port 0: moto picks a free port and names it in its banner.
+"$venv/bin/moto_server" -H 127.0.0.1 -p 0 >/dev/null 2>"$work/moto.log" &
 moto_pid=$!
-for _ in $(seq 100); do "$py" -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null && break; sleep 0.1; done
+port=""
+for _ in $(seq 300); do
+  port=$(grep -o 'Running on http://127.0.0.1:[0-9]*' "$work/moto.log" | grep -o '[0-9]*$' || true)
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || { echo "moto did not start" >&2; exit 1; }
+endpoint="http://127.0.0.1:$port"
 
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 "$py" - "$endpoint" "$corpus" <<'EOF'

@@ -9,9 +9,8 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStderr, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use crate::harness::{self, doc, gzip, log_key, noise, put, python_ok, stderr, stdout};
 
@@ -22,41 +21,44 @@ const B: &str = "444455556666";
 /// A moto server on a loopback port, killed on drop.
 struct Moto {
     child: Child,
+    stderr: Option<ChildStderr>,
     endpoint: String,
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Moto {
+    /// Starts moto on a port it picks itself (`-p 0`) and reads back from its banner, so two
+    /// tests never race for the same free port.
     fn start() -> Moto {
         let exe = std::env::var("TRAILHOUND_MOTO").unwrap_or_else(|_| "moto_server".into());
-        let port = free_port();
-        let child = Command::new(&exe)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut child = Command::new(&exe)
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("cannot start {exe} (run the tests through scripts/test, which installs moto): {e}")
+                panic!(
+                    "cannot start {exe} (run the tests through scripts/test, which installs moto): {e}"
+                )
             });
-        let moto = Moto {
+        // The guard first: a moto that never says where it listens is still killed.
+        let mut moto = Moto {
+            stderr: child.stderr.take(),
             child,
-            endpoint: format!("http://127.0.0.1:{port}"),
+            endpoint: String::new(),
         };
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "moto did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let mut lines = BufReader::new(moto.stderr.take().unwrap()).lines();
+        const BANNER: &str = "Running on http://127.0.0.1:";
+        let port: String = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|l| {
+                let at = l.find(BANNER)? + BANNER.len();
+                Some(l[at..].chars().take_while(char::is_ascii_digit).collect())
+            })
+            .expect("moto did not say where it listens");
+        moto.endpoint = format!("http://127.0.0.1:{port}");
+        // moto logs every request on stderr: keep the pipe drained until it exits.
+        std::thread::spawn(move || lines.for_each(drop));
         moto
     }
 
