@@ -32,6 +32,16 @@ pub fn sniff(raw: &[u8]) -> Option<Encoding> {
     matches!(first, b'{' | b'[').then_some(Encoding::Json)
 }
 
+/// Files whose gzip trailer claims more than this are scanned as a stream, so that one huge
+/// file costs a bounded window of memory instead of its whole decoded size.
+pub const WHOLE_BUFFER_LIMIT: u64 = 64 << 20;
+
+/// An object ready to scan: its decoded bytes in memory, or a stream of them.
+pub enum Decoded<'a> {
+    Whole(&'a [u8]),
+    Stream(Box<dyn Read + 'a>),
+}
+
 /// Reusable decompression state for one worker thread.
 pub struct Decoder {
     inflater: Inflater,
@@ -72,14 +82,53 @@ impl Decoder {
                 out.clear();
                 self.streaming(object, raw, out)
             }
-            None => Err(ObjectError::NotCloudTrail {
-                object: object.to_string(),
-                detail: if raw.is_empty() {
-                    "empty file".to_string()
+            None => Err(self.not_a_log(object, raw)),
+        }
+    }
+
+    /// Decodes `raw` for scanning: plain JSON as it is, gzip whole into `out` when its
+    /// trailer is trustworthy and not above `WHOLE_BUFFER_LIMIT`, otherwise as a stream
+    /// (the stream's reader enforces nothing: the stream scanner caps what it reads).
+    pub fn open<'a>(
+        &mut self,
+        object: &str,
+        raw: &'a [u8],
+        out: &'a mut Vec<u8>,
+    ) -> Result<Decoded<'a>, ObjectError> {
+        match sniff(raw) {
+            Some(Encoding::Json) if raw.len() as u64 > self.max_bytes => {
+                Err(ObjectError::TooLarge {
+                    object: object.to_string(),
+                    limit: self.max_bytes,
+                })
+            }
+            Some(Encoding::Json) => Ok(Decoded::Whole(raw)),
+            Some(Encoding::Gzip) => {
+                let small = raw.len() >= 8
+                    && u64::from(u32::from_le_bytes(
+                        raw[raw.len() - 4..].try_into().expect("4 bytes"),
+                    )) <= WHOLE_BUFFER_LIMIT;
+                if small && self.whole_buffer(raw, out) {
+                    Ok(Decoded::Whole(out))
                 } else {
-                    "neither gzip nor JSON".to_string()
-                },
-            }),
+                    out.clear();
+                    Ok(Decoded::Stream(Box::new(
+                        flate2::read::MultiGzDecoder::new(raw),
+                    )))
+                }
+            }
+            None => Err(self.not_a_log(object, raw)),
+        }
+    }
+
+    fn not_a_log(&self, object: &str, raw: &[u8]) -> ObjectError {
+        ObjectError::NotCloudTrail {
+            object: object.to_string(),
+            detail: if raw.is_empty() {
+                "empty file".to_string()
+            } else {
+                "neither gzip nor JSON".to_string()
+            },
         }
     }
 

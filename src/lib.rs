@@ -16,11 +16,13 @@ pub mod error;
 pub mod event;
 pub mod finding;
 pub mod ids;
+pub mod incremental;
 pub mod inflate;
 pub mod pipeline;
 pub mod scan;
 pub mod sink;
 pub mod source;
+pub mod state;
 pub mod timefmt;
 
 use std::path::PathBuf;
@@ -53,6 +55,8 @@ pub struct Job {
     pub out: Option<OutputTarget>,
     /// How to reach S3, for S3 sources and outputs.
     pub s3: S3Options,
+    /// `--state`: scan only what earlier runs did not, and write each finding once.
+    pub incremental: Option<incremental::Incremental>,
 }
 
 /// What a job found and did.
@@ -68,6 +72,8 @@ pub struct Outcome {
     pub written: Vec<String>,
     /// Requests sent to S3, when a source or the output was there.
     pub s3_requests: Option<RequestCounts>,
+    /// What an incremental run skipped, caught and held back.
+    pub incremental: Option<incremental::IncrementalReport>,
 }
 
 impl Job {
@@ -85,7 +91,7 @@ impl Job {
 
     /// Lists every source. An unreadable source is fatal: nothing would be scanned.
     pub fn list(&self) -> Result<(Vec<ObjectRef>, ListingStats), RunError> {
-        self.list_with(self.s3_client()?.as_ref())
+        self.list_filtered(&self.key_filter(), self.s3_client()?.as_ref())
     }
 
     /// A client when a source or the output is on S3.
@@ -94,17 +100,25 @@ impl Job {
             .sources
             .iter()
             .any(|s| matches!(s, SourceSpec::S3 { .. }))
-            || matches!(self.out, Some(OutputTarget::S3 { .. }));
+            || matches!(self.out, Some(OutputTarget::S3 { .. }))
+            || matches!(
+                self.incremental.as_ref().map(|i| &i.state),
+                Some(state::store::StateLocation::S3 { .. })
+            );
         needed.then(|| S3Client::connect(&self.s3)).transpose()
     }
 
-    fn list_with(&self, s3: Option<&S3Client>) -> Result<(Vec<ObjectRef>, ListingStats), RunError> {
-        let filter = self.key_filter();
+    /// Lists every source under `filter`.
+    pub fn list_filtered(
+        &self,
+        filter: &KeyFilter,
+        s3: Option<&S3Client>,
+    ) -> Result<(Vec<ObjectRef>, ListingStats), RunError> {
         let mut objects = Vec::new();
         let mut stats = ListingStats::default();
         for spec in &self.sources {
             match spec {
-                SourceSpec::Path(p) => source::local::list(p, &filter, &mut objects, &mut stats)?,
+                SourceSpec::Path(p) => source::local::list(p, filter, &mut objects, &mut stats)?,
                 SourceSpec::Stdin => objects.push(ObjectRef::Stdin),
                 SourceSpec::S3 { bucket, prefix } => {
                     let uri = S3Uri {
@@ -112,7 +126,7 @@ impl Job {
                         prefix: prefix.clone(),
                     };
                     let s3 = s3.ok_or_else(|| RunError::Config("no S3 client".into()))?;
-                    s3.list(&uri, &filter, &mut objects, &mut stats)?;
+                    s3.list(&uri, filter, &mut objects, &mut stats)?;
                 }
             }
         }
@@ -123,7 +137,10 @@ impl Job {
     /// and the number of objects listed.
     pub fn run(&self, progress: &mut dyn FnMut(&ScanStats, u64)) -> Result<Outcome, RunError> {
         let s3 = self.s3_client()?;
-        let (objects, listing) = self.list_with(s3.as_ref())?;
+        if let Some(inc) = &self.incremental {
+            return incremental::run(self, inc, s3.as_ref(), progress);
+        }
+        let (objects, listing) = self.list_filtered(&self.key_filter(), s3.as_ref())?;
         let listed = objects.len() as u64;
         let mut correlator = Correlator::default();
         let mut progress = |s: &ScanStats| progress(s, listed);
@@ -147,6 +164,7 @@ impl Job {
             duplicates: correlator.duplicates(),
             written,
             s3_requests: s3.as_ref().map(S3Client::requests),
+            incremental: None,
         })
     }
 }

@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use cli::args::{Cli, Command, Format, ScanArgs};
+use cli::args::{Cli, Command, Format, ScanArgs, SummaryFormat};
 use cli::{exit, report};
 use trailhound::sink::schema::{DdlOptions, athena_ddl};
 
@@ -108,8 +108,15 @@ fn scan(args: &ScanArgs) -> anyhow::Result<i32> {
     let mut progress = Progress::new();
     let outcome = job.run(&mut |s, listed| progress.update(s, listed));
     progress.bar.finish_and_clear();
-    let outcome = outcome.context("scan failed")?;
+    let outcome = match outcome {
+        Err(e @ trailhound::error::RunError::Locked(_)) => {
+            eprintln!("error: {e}");
+            return Ok(exit::LOCKED);
+        }
+        other => other.context("scan failed")?,
+    };
 
+    let text_summary = args.summary == SummaryFormat::Text;
     let mut stdout = std::io::stdout().lock();
     match args.format {
         Format::Table => {
@@ -118,17 +125,22 @@ fn scan(args: &ScanArgs) -> anyhow::Result<i32> {
             } else {
                 write!(stdout, "{}", report::table(&outcome.findings))?;
             }
-            writeln!(stdout)?;
-            write!(stdout, "{}", report::summary(&outcome))?;
+            if text_summary {
+                writeln!(stdout)?;
+                write!(stdout, "{}", report::summary(&outcome))?;
+            }
         }
         Format::Jsonl => {
             trailhound::sink::jsonl::write(&mut stdout, &outcome.findings)?;
-            if std::io::stderr().is_terminal() {
+            if text_summary && std::io::stderr().is_terminal() {
                 eprint!("{}", report::summary(&outcome));
             }
         }
     }
     stdout.flush()?;
+    if args.summary == SummaryFormat::Json {
+        eprintln!("{}", report::summary_json(&outcome));
+    }
     if !outcome.failures.is_empty() {
         let names: Vec<&str> = outcome.failures.iter().map(|f| f.object()).collect();
         tracing::warn!(
@@ -137,6 +149,9 @@ fn scan(args: &ScanArgs) -> anyhow::Result<i32> {
             names.join(", ")
         );
         return Ok(exit::PARTIAL);
+    }
+    if args.fail_on_findings && !outcome.findings.is_empty() {
+        return Ok(exit::FINDINGS);
     }
     Ok(exit::OK)
 }

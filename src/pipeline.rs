@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::correlate::Correlator;
-use crate::decode::Decoder;
+use crate::decode::{Decoded, Decoder};
 use crate::error::{ObjectError, RunError};
 use crate::event::Event;
+use crate::scan::stream::StreamError;
 use crate::scan::{FileScan, Scanner};
 use crate::source::s3::{Fetched, S3Client};
 use crate::source::{ObjectRef, local};
@@ -74,6 +75,7 @@ pub struct Worker {
     decoder: Decoder,
     scanner: Scanner,
     doc: Vec<u8>,
+    max_file_bytes: u64,
 }
 
 impl Worker {
@@ -82,27 +84,42 @@ impl Worker {
             decoder: Decoder::new(max_file_bytes),
             scanner: Scanner::default(),
             doc: Vec::new(),
+            max_file_bytes,
         }
     }
 
     /// Decodes and scans one object's raw bytes into what the correlator thread needs.
     pub fn process(&mut self, name: Arc<str>, raw: &[u8]) -> ObjectDone {
-        let result = self
-            .decoder
-            .decode(&name, raw, &mut self.doc)
-            .and_then(|()| {
-                self.scanner
-                    .scan(&self.doc, &name)
-                    .map_err(|e| ObjectError::NotCloudTrail {
+        let not_a_log = |e: &dyn std::fmt::Display| ObjectError::NotCloudTrail {
+            object: name.to_string(),
+            detail: e.to_string(),
+        };
+        let result = match self.decoder.open(&name, raw, &mut self.doc) {
+            Ok(Decoded::Whole(doc)) => self
+                .scanner
+                .scan(doc, &name)
+                .map(|scan| (scan, doc.len() as u64))
+                .map_err(|e| not_a_log(&e)),
+            Ok(Decoded::Stream(reader)) => self
+                .scanner
+                .scan_stream(reader, &name, self.max_file_bytes)
+                .map_err(|e| match e {
+                    StreamError::Read(e) => ObjectError::Gzip {
                         object: name.to_string(),
                         detail: e.to_string(),
-                    })
-            });
-        let bytes_decoded = self.doc.len() as u64;
-        // A huge file should not pin its buffer for the rest of the run.
-        if self.doc.capacity() > 256 << 20 {
-            self.doc = Vec::new();
-        }
+                    },
+                    StreamError::TooLarge(limit) => ObjectError::TooLarge {
+                        object: name.to_string(),
+                        limit,
+                    },
+                    StreamError::Split(e) => not_a_log(&e),
+                }),
+            Err(e) => Err(e),
+        };
+        let (result, bytes_decoded) = match result {
+            Ok((scan, n)) => (Ok(scan), n),
+            Err(e) => (Err(e), 0),
+        };
         ObjectDone {
             name,
             bytes_in: raw.len() as u64,

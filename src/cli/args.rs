@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use trailhound::incremental::Incremental;
 use trailhound::pipeline::ScanOptions;
 use trailhound::sink::output::OutputTarget;
 use trailhound::source::s3::{S3Options, uri};
+use trailhound::state::store::StateLocation;
 use trailhound::{Job, SourceSpec, ids, timefmt};
 
 /// Finds the EC2 instances that died at launch because a KMS key could not be used for
@@ -96,6 +98,73 @@ pub struct ScanArgs {
     #[arg(long, value_name = "N", default_value_t = 16, help_heading = "S3",
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub s3_concurrency: u16,
+
+    /// Incremental mode: remember what was scanned in this file or s3:// object, scan only
+    /// new objects, and write each finding once. Runs on one state take turns (a second
+    /// one exits with code 4).
+    #[arg(
+        long,
+        value_name = "PATH|S3_URI",
+        help_heading = "Incremental runs (cron)"
+    )]
+    pub state: Option<String>,
+
+    /// Delivery days re-listed by each incremental run, to catch late files (1d..90d).
+    #[arg(long, value_name = "DAYS", default_value = "2d", value_parser = parse_days,
+          help_heading = "Incremental runs (cron)")]
+    pub lookback: u32,
+
+    /// How long (in event time) a denial waits for its launch and its other denials before
+    /// its finding is written, e.g. 30m, 2h.
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration,
+          help_heading = "Incremental runs (cron)")]
+    pub grace: i64,
+
+    /// Ignore the saved state and start over (the look-back window is scanned again and its
+    /// findings written again).
+    #[arg(long, requires = "state", help_heading = "Incremental runs (cron)")]
+    pub reset_state: bool,
+
+    /// The run summary: text (after the table, or on stderr on a terminal with --format
+    /// jsonl), json (one line on stderr, for cron and log shippers), or none.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    pub summary: SummaryFormat,
+
+    /// Exit with code 5 when the run wrote or printed findings (for alerting from cron).
+    #[arg(long)]
+    pub fail_on_findings: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    Text,
+    Json,
+    None,
+}
+
+/// `2d` or `2` (days), 1 to 90.
+fn parse_days(s: &str) -> Result<u32, String> {
+    s.strip_suffix('d')
+        .unwrap_or(s)
+        .parse::<u32>()
+        .ok()
+        .filter(|d| (1..=90).contains(d))
+        .ok_or_else(|| format!("'{s}' is not a number of days from 1d to 90d"))
+}
+
+/// `30m`, `2h`, `90s`, `0s` -> milliseconds.
+fn parse_duration(s: &str) -> Result<i64, String> {
+    let err = || format!("'{s}' is not a duration such as 30m, 2h or 90s");
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?);
+    let n: i64 = n.parse().map_err(|_| err())?;
+    let ms = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(err()),
+    };
+    n.checked_mul(ms).ok_or_else(err)
 }
 
 #[derive(Debug, Args)]
@@ -192,8 +261,36 @@ impl ScanArgs {
         if sources.iter().filter(|s| **s == SourceSpec::Stdin).count() > 1 {
             return Err("standard input (-) can be named only once".into());
         }
+        let incremental = match &self.state {
+            Some(st) => Some(Incremental {
+                state: if uri::is_s3(st) {
+                    let u = uri::parse(st)?;
+                    if u.prefix.is_empty() || u.prefix.ends_with('/') {
+                        return Err(format!(
+                            "--state {st}: name an object, such as s3://bucket/trailhound.state"
+                        ));
+                    }
+                    StateLocation::S3 {
+                        bucket: u.bucket,
+                        key: u.prefix,
+                    }
+                } else {
+                    StateLocation::Local(PathBuf::from(st))
+                },
+                lookback_days: self.lookback,
+                grace_ms: self.grace,
+                reset: self.reset_state,
+            }),
+            None => None,
+        };
+        if incremental.is_some() && sources.contains(&SourceSpec::Stdin) {
+            return Err(
+                "--state cannot track standard input; name files, folders or s3:// sources".into(),
+            );
+        }
         let defaults = ScanOptions::default();
         Ok(Job {
+            incremental,
             sources,
             opts: ScanOptions {
                 threads: self.threads.map_or(defaults.threads, usize::from),
@@ -229,6 +326,23 @@ mod tests {
             parse_size("0").is_err()
                 && parse_size("lots").is_err()
                 && parse_size("99999999999G").is_err()
+        );
+    }
+
+    #[test]
+    fn days_and_durations() {
+        assert_eq!(parse_days("2d"), Ok(2));
+        assert_eq!(parse_days("7"), Ok(7));
+        assert!(
+            parse_days("0d").is_err() && parse_days("91d").is_err() && parse_days("x").is_err()
+        );
+        assert_eq!(parse_duration("30m"), Ok(1_800_000));
+        assert_eq!(parse_duration("2h"), Ok(7_200_000));
+        assert_eq!(parse_duration("0s"), Ok(0));
+        assert!(
+            parse_duration("30").is_err()
+                && parse_duration("m").is_err()
+                && parse_duration("3w").is_err()
         );
     }
 

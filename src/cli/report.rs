@@ -144,10 +144,53 @@ pub fn summary(o: &Outcome) -> String {
         };
         let _ = writeln!(out, "s3: {} LIST, {} GET{puts} requests", r.list, r.get);
     }
+    if let Some(i) = &o.incremental {
+        let _ = writeln!(
+            out,
+            "incremental: {} already processed, {} late files caught, {} findings held back (grace), {} replayed; state remembers {} objects ({})",
+            i.already_processed,
+            i.late_files,
+            i.held_back,
+            i.replayed,
+            i.state_objects,
+            human_bytes(i.state_bytes)
+        );
+    }
     for name in &o.written {
         let _ = writeln!(out, "wrote: {name}");
     }
     out
+}
+
+/// The run summary as one JSON line, for cron and log shippers.
+pub fn summary_json(o: &Outcome) -> String {
+    let s = &o.stats;
+    let inc = o.incremental.clone().unwrap_or_default();
+    let lag = inc
+        .newest_delivery_ms
+        .map(|t| (chrono::Utc::now().timestamp_millis() - t) / 1000);
+    serde_json::json!({
+        "objects_listed": o.objects_listed,
+        "objects_read": s.objects_read,
+        "objects_failed": s.objects_failed,
+        "objects_skipped": o.listing.digest_skipped + o.listing.insight_skipped + o.listing.filtered_out + o.listing.ignored,
+        "objects_already_processed": inc.already_processed,
+        "late_files": inc.late_files,
+        "bytes_compressed": s.bytes_in,
+        "bytes_decoded": s.bytes_decoded,
+        "records": s.records,
+        "candidates": s.candidates,
+        "findings_written": o.findings.len(),
+        "findings_held_back": inc.held_back,
+        "findings_replayed": inc.replayed,
+        "newest_delivery_lag_seconds": lag,
+        "state_objects": o.incremental.as_ref().map(|i| i.state_objects),
+        "state_bytes": o.incremental.as_ref().map(|i| i.state_bytes),
+        "s3_list_requests": o.s3_requests.as_ref().map(|r| r.list),
+        "s3_get_requests": o.s3_requests.as_ref().map(|r| r.get),
+        "duration_seconds": (s.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+    })
+    .to_string()
 }
 
 #[cfg(test)]

@@ -7,48 +7,61 @@ pub mod classify;
 pub mod remediation;
 pub mod rules;
 
-use std::collections::HashSet;
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Event, EventKind};
 use crate::finding::Finding;
 
-/// Everything the rules may look at.
+/// Everything the rules may look at, by `eventID` (which also drops duplicates).
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Evidence {
     /// RunInstances and CreateFleet calls.
-    pub launches: Vec<Event>,
+    pub launches: BTreeMap<String, Event>,
     /// KMS calls that are denials of a launch, or that tie a volume to an instance.
-    pub kms: Vec<Event>,
+    pub kms: BTreeMap<String, Event>,
+}
+
+impl Evidence {
+    /// Every event held, launches first.
+    pub fn events(&self) -> impl Iterator<Item = &Event> {
+        self.launches.values().chain(self.kms.values())
+    }
 }
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Correlator {
-    seen: HashSet<String>,
     evidence: Evidence,
     duplicates: u64,
 }
 
 impl Correlator {
-    /// Takes one event. Returns false for a duplicate `eventID`, which is counted and dropped.
+    /// Takes one event. Returns false for a duplicate `eventID`, which is counted and
+    /// dropped; of the copies, the one in the first log object by name is kept, so that
+    /// `source_objects` does not depend on the order files were read in.
     pub fn add(&mut self, event: Event) -> bool {
-        let useful = match &event.kind {
-            EventKind::Launch(l) => !l.instances.is_empty(),
-            EventKind::Kms(k) => rules::ebs_kms_launch::is_evidence(&event, k),
+        let map = match &event.kind {
+            EventKind::Launch(l) if !l.instances.is_empty() => &mut self.evidence.launches,
+            EventKind::Kms(k) if rules::ebs_kms_launch::is_evidence(&event, k) => {
+                &mut self.evidence.kms
+            }
+            _ => return true,
         };
-        if !useful {
-            return true;
+        match map.entry(event.event_id.clone()) {
+            Entry::Vacant(v) => {
+                v.insert(event);
+                true
+            }
+            Entry::Occupied(mut o) => {
+                self.duplicates += 1;
+                if event.object < o.get().object {
+                    o.get_mut().object = event.object;
+                }
+                false
+            }
         }
-        if !self.seen.insert(event.event_id.clone()) {
-            self.duplicates += 1;
-            return false;
-        }
-        match event.kind {
-            EventKind::Launch(_) => self.evidence.launches.push(event),
-            EventKind::Kms(_) => self.evidence.kms.push(event),
-        }
-        true
     }
 
     /// Duplicate records dropped so far.
@@ -86,19 +99,7 @@ impl Correlator {
     /// Forgets evidence older than `cutoff_ms` (event time). Incremental runs call this so
     /// their saved state stays bounded.
     pub fn prune(&mut self, cutoff_ms: i64) {
-        let keep = |e: &Event| e.time_ms >= cutoff_ms;
-        let before: Vec<String> = self
-            .evidence
-            .launches
-            .iter()
-            .chain(&self.evidence.kms)
-            .filter(|e| !keep(e))
-            .map(|e| e.event_id.clone())
-            .collect();
-        self.evidence.launches.retain(keep);
-        self.evidence.kms.retain(keep);
-        for id in before {
-            self.seen.remove(&id);
-        }
+        self.evidence.launches.retain(|_, e| e.time_ms >= cutoff_ms);
+        self.evidence.kms.retain(|_, e| e.time_ms >= cutoff_ms);
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod prefilter;
 pub mod split;
+pub mod stream;
 pub mod structural;
 
 use std::sync::Arc;
@@ -60,18 +61,22 @@ impl Scanner {
             if !has_hit && !record.has_unicode_escape {
                 continue;
             }
-            let bytes = &doc[record.range.clone()];
-            self.scratch.clear();
-            self.scratch.extend_from_slice(bytes);
-            match simd_json::to_borrowed_value(&mut self.scratch) {
-                Ok(value) => classify(&value, index, object, &mut out),
-                Err(e) => out.skipped.push(SkippedRecord {
-                    index,
-                    reason: format!("invalid JSON: {e}"),
-                }),
-            }
+            self.take(&doc[record.range.clone()], index, object, &mut out);
         }
         Ok(out)
+    }
+
+    /// Parses one record that may be a candidate and files it in `out`.
+    fn take(&mut self, bytes: &[u8], index: usize, object: &Arc<str>, out: &mut FileScan) {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(bytes);
+        match simd_json::to_borrowed_value(&mut self.scratch) {
+            Ok(value) => classify(&value, index, object, out),
+            Err(e) => out.skipped.push(SkippedRecord {
+                index,
+                reason: format!("invalid JSON: {e}"),
+            }),
+        }
     }
 }
 

@@ -42,6 +42,11 @@ impl Prefilter {
         }
         out.sort_unstable();
     }
+
+    /// Whether one record holds any needle (the stream scanner's per-record test).
+    pub fn any(&self, record: &[u8]) -> bool {
+        self.finders.iter().any(|f| f.find(record).is_some())
+    }
 }
 
 #[cfg(test)]

@@ -71,6 +71,13 @@ impl<'a> Records<'a> {
         }
     }
 
+    /// For the stream scanner: the offset just after the `[` of the `Records` array.
+    pub(crate) fn array_start(buf: &'a [u8]) -> Result<usize, SplitError> {
+        let mut r = Records::new(buf);
+        r.open()?;
+        Ok(r.pos)
+    }
+
     /// Walks the top-level object to the `[` of its `Records` member.
     fn open(&mut self) -> Result<(), SplitError> {
         self.expect(b'{')?;
@@ -175,7 +182,7 @@ fn skip_string(buf: &[u8], at: usize) -> Result<(usize, bool), SplitError> {
 /// Skips one JSON value starting at `at` (no leading whitespace). Objects and arrays are
 /// matched by depth; scalars end at the next delimiter. Values are not validated: the full
 /// parse of a candidate record does that.
-fn skip_value(buf: &[u8], at: usize) -> Result<(usize, bool), SplitError> {
+pub(crate) fn skip_value(buf: &[u8], at: usize) -> Result<(usize, bool), SplitError> {
     match buf.get(at) {
         None => Err(SplitError::Truncated(at)),
         Some(b'"') => skip_string(buf, at),

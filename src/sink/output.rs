@@ -38,35 +38,57 @@ pub fn write_findings(
 ) -> Result<Vec<String>, RunError> {
     let mut written = Vec::new();
     for (name, group) in super::parquet::partition(findings) {
-        let bytes = super::parquet::encode(&group).map_err(|e| RunError::Output {
-            target: format!("{}/{name}", target.describe()),
-            detail: e.to_string(),
-        })?;
-        match target {
-            OutputTarget::Local(dir) => write_atomic(&dir.join(&name), &bytes)?,
-            OutputTarget::S3 { bucket, prefix } => {
-                let fail = |detail| RunError::Output {
-                    target: format!("{}{name}", target.describe()),
-                    detail,
-                };
-                let s3 = s3.ok_or_else(|| fail("no S3 client".into()))?;
-                s3.put(bucket, &format!("{prefix}{name}"), bytes)
-                    .map_err(fail)?;
-            }
-        }
+        write_partition(target, &name, &group, s3)?;
         written.push(name);
     }
     Ok(written)
 }
 
+/// Writes one partition file `name` (relative to the target) holding `findings`.
+pub fn write_partition(
+    target: &OutputTarget,
+    name: &str,
+    findings: &[Finding],
+    s3: Option<&S3Client>,
+) -> Result<(), RunError> {
+    let fail = |detail: String| RunError::Output {
+        target: format!(
+            "{}{}{name}",
+            target.describe(),
+            if matches!(target, OutputTarget::Local(_)) {
+                "/"
+            } else {
+                ""
+            }
+        ),
+        detail,
+    };
+    let bytes = super::parquet::encode(findings).map_err(|e| fail(e.to_string()))?;
+    match target {
+        OutputTarget::Local(dir) => write_atomic(&dir.join(name), &bytes),
+        OutputTarget::S3 { bucket, prefix } => {
+            let s3 = s3.ok_or_else(|| fail("no S3 client".into()))?;
+            s3.put(bucket, &format!("{prefix}{name}"), bytes)
+                .map_err(fail)
+        }
+    }
+}
+
 /// Temp file in the same folder, fsync, rename, fsync the folder.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
-    let fail = |e: std::io::Error| RunError::Output {
+    write_file_atomic(path, bytes).map_err(|e| RunError::Output {
         target: path.display().to_string(),
         detail: e.to_string(),
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(fail)?;
+    })
+}
+
+/// `write_atomic` with the plain I/O error, for callers that report it their own way.
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
     let result = (|| {
@@ -79,5 +101,5 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.map_err(fail)
+    result
 }

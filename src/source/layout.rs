@@ -82,6 +82,18 @@ pub fn classify(key: &str) -> KeyKind {
     }
 }
 
+/// The delivery time in a log file's name (`..._YYYYMMDDTHHMMZ_<unique>.json.gz`), in ms.
+pub fn delivery_time(key: &str) -> Option<i64> {
+    let name = key.rsplit('/').next()?;
+    name.split('_').find_map(|part| {
+        let stamp = part.strip_suffix('Z')?;
+        (stamp.len() == 13 && stamp.as_bytes()[8] == b'T')
+            .then(|| chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M").ok())
+            .flatten()
+            .map(|t| t.and_utc().timestamp_millis())
+    })
+}
+
 /// Start of the `AWSLogs/` segment (at the start or after a `/`).
 fn find_awslogs(key: &str) -> Option<usize> {
     let mut from = 0;
@@ -121,6 +133,16 @@ mod tests {
         );
         assert_eq!(k.org_id.as_deref(), Some("o-a1b2c3d4e5"));
         assert_eq!(k.account, "444455556666");
+    }
+
+    #[test]
+    fn delivery_time_from_the_file_name() {
+        let t = delivery_time(
+            "AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/01/111122223333_CloudTrail_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz",
+        );
+        assert_eq!(t, crate::timefmt::parse_event_time("2015-08-01T02:10:00Z"));
+        assert_eq!(delivery_time("x/records.json.gz"), None);
+        assert_eq!(delivery_time("x/a_20151301T0210Z_b.json.gz"), None);
     }
 
     #[test]

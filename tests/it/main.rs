@@ -4,6 +4,7 @@
 mod adversarial;
 mod differential;
 mod harness;
+mod incremental;
 mod parquet_readers;
 mod real_logs;
 mod s3;

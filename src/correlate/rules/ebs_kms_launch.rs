@@ -91,7 +91,7 @@ impl<'a> Index<'a> {
     fn new(ev: &'a Evidence) -> Self {
         let mut by_instance: HashMap<Place, LaunchRef> = HashMap::new();
         let mut by_principal: HashMap<Place, Vec<&Event>> = HashMap::new();
-        for e in &ev.launches {
+        for e in ev.launches.values() {
             let EventKind::Launch(l) = &e.kind else {
                 continue;
             };
@@ -128,7 +128,7 @@ impl<'a> Index<'a> {
         let mut instance_volumes: HashMap<Place, Vec<(&str, &Event)>> = HashMap::new();
         let mut links: Vec<&Event> = ev
             .kms
-            .iter()
+            .values()
             .filter(|e| kms(e).instance_id.is_some())
             .collect();
         links.sort_by(|a, b| (a.time_ms, &a.event_id).cmp(&(b.time_ms, &b.event_id)));
@@ -221,7 +221,7 @@ pub fn findings(ev: &Evidence) -> Vec<Finding> {
     let index = Index::new(ev);
     let mut denials: Vec<&Event> = ev
         .kms
-        .iter()
+        .values()
         .filter(|e| is_launch_denial(e, kms(e)))
         .collect();
     denials.sort_by(|a, b| (a.time_ms, &a.event_id).cmp(&(b.time_ms, &b.event_id)));
