@@ -214,6 +214,36 @@ mod tests {
         assert!(State::from_bytes(br#"{"version":1,"folders":{"x/":{"objects":"!!"}}}"#).is_err());
     }
 
+    /// The state of a large organization: 500 accounts x 17 regions x one day of 5-minute
+    /// files (2,448,000 objects). The README quotes the size this prints.
+    #[test]
+    fn state_size_for_a_large_organization() {
+        let mut s = State::new();
+        let date = NaiveDate::from_ymd_opt(2026, 3, 14);
+        let regions = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ca-central-1", "sa-east-1"];
+        let mut n = 0u64;
+        for a in 0..500u64 {
+            let acct = format!("{:012}", 100_000_000_000 + a);
+            for r in regions {
+                for slot in 0..288u64 {
+                    let (h, m) = (slot / 12, slot % 12 * 5);
+                    s.mark_processed(
+                        &format!("s3://org-trail/AWSLogs/o-a1b2c3d4e5/{acct}/CloudTrail/{r}/2026/03/14/{acct}_CloudTrail_{r}_20260314T{h:02}{m:02}Z_{:016x}.json.gz", n * 0x9E37_79B9),
+                        date,
+                    );
+                    n += 1;
+                }
+            }
+        }
+        assert_eq!(s.objects_remembered() as u64, n);
+        let bytes = s.to_bytes().len();
+        eprintln!("state for {n} objects: {bytes} bytes ({:.1} bytes/object)", bytes as f64 / n as f64);
+        // 8-byte hashes in base64 (10.7 characters) plus one folder name per 288 objects.
+        assert!(bytes < n as usize * 12, "{bytes} bytes");
+        let back = State::from_bytes(&s.to_bytes()).unwrap();
+        assert_eq!(back.objects_remembered() as u64, n);
+    }
+
     #[test]
     fn pruning_keeps_the_window() {
         let mut s = State::new();
