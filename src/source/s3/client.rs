@@ -52,6 +52,7 @@ pub struct RequestCounts {
     pub list: u64,
     pub get: u64,
     pub put: u64,
+    pub delete: u64,
 }
 
 /// Counts every attempt the client transmits, read from the HTTP request itself so that
@@ -61,6 +62,7 @@ pub(super) struct Counter {
     list: AtomicU64,
     get: AtomicU64,
     put: AtomicU64,
+    delete: AtomicU64,
 }
 
 impl Counter {
@@ -69,6 +71,7 @@ impl Counter {
             list: self.list.load(Ordering::Relaxed),
             get: self.get.load(Ordering::Relaxed),
             put: self.put.load(Ordering::Relaxed),
+            delete: self.delete.load(Ordering::Relaxed),
         }
     }
 }
@@ -92,6 +95,7 @@ impl Intercept for CountRequests {
             "GET" if req.uri().contains("list-type=2") => &self.0.list,
             "GET" => &self.0.get,
             "PUT" => &self.0.put,
+            "DELETE" => &self.0.delete,
             _ => return Ok(()),
         };
         counter.fetch_add(1, Ordering::Relaxed);

@@ -5,11 +5,14 @@
 //! - `uri`: `s3://bucket[/prefix]` parsing;
 //! - `client`: configuration chain, overrides, retries, request counting, error messages;
 //! - `listing`: the CloudTrail-aware walk;
-//! - `fetch`: bounded concurrent GETs under a byte budget.
+//! - `fetch`: bounded concurrent GETs under a byte budget;
+//! - `state`: versioned reads, conditional writes and a lock object with an expiry, for the
+//!   incremental mode's state.
 
 mod client;
 mod fetch;
 mod listing;
+mod state;
 pub mod uri;
 
 use std::sync::Arc;
@@ -19,6 +22,7 @@ use aws_sdk_s3::primitives::ByteStream;
 
 pub use client::{RequestCounts, S3Options};
 pub use fetch::Fetched;
+pub use state::{ConditionalError, Etag, LockError};
 pub use uri::S3Uri;
 
 use super::{KeyFilter, ListingStats, ObjectRef};
@@ -108,6 +112,65 @@ impl S3Client {
             )
             .map(|_| ())
             .map_err(|e| client::describe(bucket, "s3:PutObject", &e))
+    }
+
+    /// Reads an object whole with its ETag; Ok(None) when it does not exist.
+    pub fn get_versioned(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<(Vec<u8>, Etag)>, String> {
+        self.runtime
+            .block_on(state::get_versioned(&self.client, bucket, key))
+    }
+
+    /// Writes an object only if it is still at `expected` (If-Match), or, with None, only if
+    /// it does not exist yet (If-None-Match: *). Returns the new ETag.
+    ///
+    /// A write whose answer was lost and that the SDK retried reports `Conflict` although it
+    /// landed: read the object again to tell (`acquire_lock` does).
+    pub fn put_conditional(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: Vec<u8>,
+        expected: Option<&str>,
+    ) -> Result<Etag, ConditionalError> {
+        self.runtime.block_on(state::put_conditional(
+            &self.client,
+            bucket,
+            key,
+            bytes,
+            expected,
+        ))
+    }
+
+    /// Takes the lock object `key`: creates it with If-None-Match: * holding JSON
+    /// {"holder": run_id, "since": RFC3339, "expires": RFC3339}; if it exists and has expired
+    /// (by the local clock), replaces it with If-Match on the ETag read (so two runs cannot both
+    /// take over a stale lock); if it exists and has not expired, LockError::Held.
+    ///
+    /// A lock held by `run_id` itself and not expired is `Held` too: a run takes it once.
+    /// Something other than a lock in its place is `Other` and left alone.
+    pub fn acquire_lock(
+        &self,
+        bucket: &str,
+        key: &str,
+        run_id: &str,
+        ttl: std::time::Duration,
+    ) -> Result<(), LockError> {
+        self.runtime
+            .block_on(state::acquire_lock(&self.client, bucket, key, run_id, ttl))
+    }
+
+    /// Deletes the lock object if it is still ours (read it, compare holder, delete with
+    /// If-Match where supported, else a plain delete after the holder check).
+    ///
+    /// Ok when it is gone already; Err, leaving it in place, when another run holds it now
+    /// (ours expired and was taken over), which the caller may only want to warn about.
+    pub fn release_lock(&self, bucket: &str, key: &str, run_id: &str) -> Result<(), String> {
+        self.runtime
+            .block_on(state::release_lock(&self.client, bucket, key, run_id))
     }
 
     /// Requests sent so far.
