@@ -264,16 +264,9 @@ impl ScanArgs {
         let incremental = match &self.state {
             Some(st) => Some(Incremental {
                 state: if uri::is_s3(st) {
-                    let u = uri::parse(st)?;
-                    if u.prefix.is_empty() || u.prefix.ends_with('/') {
-                        return Err(format!(
-                            "--state {st}: name an object, such as s3://bucket/trailhound.state"
-                        ));
-                    }
-                    StateLocation::S3 {
-                        bucket: u.bucket,
-                        key: u.prefix,
-                    }
+                    let (bucket, key) =
+                        uri::parse_object(st).map_err(|e| format!("--state: {e}"))?;
+                    StateLocation::S3 { bucket, key }
                 } else {
                     StateLocation::Local(PathBuf::from(st))
                 },

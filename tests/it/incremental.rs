@@ -16,10 +16,10 @@ const ACCT: &str = "111122223333";
 const REGION: &str = "us-east-1";
 
 /// One log file of the staged corpus: where it goes and when it is delivered.
-struct Staged {
-    key: String,
-    delivered: DateTime<Utc>,
-    body: Vec<u8>,
+pub(crate) struct Staged {
+    pub(crate) key: String,
+    pub(crate) delivered: DateTime<Utc>,
+    pub(crate) body: Vec<u8>,
 }
 
 fn rfc(t: DateTime<Utc>) -> String {
@@ -38,7 +38,7 @@ fn key_at(t: DateTime<Utc>, folder_day: DateTime<Utc>, n: usize) -> String {
 /// denial usually in the file after its launch (so often in the next run), some files
 /// delivered late into the previous folder, noise in every file, and a last noise file an
 /// hour after everything so that no finding is still within its grace period.
-fn corpus(incidents: usize, noise_per_file: usize) -> Vec<Staged> {
+pub(crate) fn corpus(incidents: usize, noise_per_file: usize) -> Vec<Staged> {
     let start = Utc::now() - Span::hours(20);
     let mut files: Vec<(DateTime<Utc>, Vec<String>)> = Vec::new();
     for i in 0..incidents {
@@ -98,7 +98,7 @@ fn corpus(incidents: usize, noise_per_file: usize) -> Vec<Staged> {
 }
 
 /// Every finding id in the Parquet files under `dir`, with its row count.
-pub fn parquet_ids(dir: &Path) -> BTreeMap<String, usize> {
+pub(crate) fn parquet_ids(dir: &Path) -> BTreeMap<String, usize> {
     use arrow::array::{Array, StringArray};
     let mut ids = BTreeMap::new();
     for f in files_under(dir, ".parquet") {
@@ -134,7 +134,7 @@ fn files_under(dir: &Path, suffix: &str) -> Vec<PathBuf> {
     out
 }
 
-fn batch_ids(files: &[Staged]) -> BTreeMap<String, usize> {
+pub(crate) fn batch_ids(files: &[Staged]) -> BTreeMap<String, usize> {
     let all = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     for f in files {

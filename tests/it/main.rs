@@ -8,4 +8,5 @@ mod incremental;
 mod parquet_readers;
 mod real_logs;
 mod s3;
+mod s3_incremental;
 mod sample_logs;

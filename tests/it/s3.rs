@@ -22,16 +22,16 @@ const A: &str = "111122223333";
 const B: &str = "444455556666";
 
 /// A moto server on a loopback port, killed on drop.
-struct Moto {
+pub(crate) struct Moto {
     child: Child,
     stderr: Option<ChildStderr>,
-    endpoint: String,
+    pub(crate) endpoint: String,
 }
 
 impl Moto {
     /// Starts moto on a port it picks itself (`-p 0`) and reads back from its banner, so two
     /// tests never race for the same free port.
-    fn start() -> Moto {
+    pub(crate) fn start() -> Moto {
         let exe = std::env::var("TRAILHOUND_MOTO").unwrap_or_else(|_| "moto_server".into());
         let mut child = Command::new(&exe)
             .args(["-H", "127.0.0.1", "-p", "0"])
@@ -66,7 +66,7 @@ impl Moto {
     }
 
     /// Uploads every file under `dir` to `bucket` (created if needed) under `prefix`.
-    fn upload(&self, bucket: &str, dir: &Path, prefix: &str) {
+    pub(crate) fn upload(&self, bucket: &str, dir: &Path, prefix: &str) {
         python_ok(
             UPLOAD,
             &[&self.endpoint, bucket, dir.to_str().unwrap(), prefix],
@@ -74,7 +74,7 @@ impl Moto {
     }
 
     /// Runs Python with a boto3 client `s3` for this server in scope.
-    fn python(&self, code: &str, args: &[&str]) -> String {
+    pub(crate) fn python(&self, code: &str, args: &[&str]) -> String {
         let mut all = vec![self.endpoint.as_str()];
         all.extend_from_slice(args);
         python_ok(&format!("{CLIENT}\n{code}"), &all)
@@ -114,11 +114,22 @@ print(len(files))
 "#;
 
 /// The binary with test credentials and nothing from this machine's AWS configuration.
-fn trailhound(endpoint: &str, args: &[&str]) -> Output {
+pub(crate) fn trailhound(endpoint: &str, args: &[&str]) -> Output {
     trailhound_as(endpoint, ("testing", "testing"), args)
 }
 
-fn trailhound_as(endpoint: &str, (key, secret): (&str, &str), args: &[&str]) -> Output {
+fn trailhound_as(endpoint: &str, creds: (&str, &str), args: &[&str]) -> Output {
+    trailhound_cmd(endpoint, creds, args)
+        .output()
+        .expect("run trailhound")
+}
+
+/// `trailhound scan ARGS` against `endpoint`, not started yet.
+pub(crate) fn trailhound_cmd(
+    endpoint: &str,
+    (key, secret): (&str, &str),
+    args: &[&str],
+) -> Command {
     let mut cmd = harness::bin();
     for var in [
         "AWS_PROFILE",
@@ -141,7 +152,7 @@ fn trailhound_as(endpoint: &str, (key, secret): (&str, &str), args: &[&str]) -> 
         .arg("scan")
         .args(args)
         .args(["--endpoint-url", endpoint, "--s3-path-style"]);
-    cmd.output().expect("run trailhound")
+    cmd
 }
 
 /// The numbers on the summary line that starts with `label`.

@@ -37,6 +37,18 @@ pub fn parse(s: &str) -> Result<S3Uri, String> {
     })
 }
 
+/// Parses `s3://bucket/key` naming one object (the `--state` file): the key must not be
+/// empty or end with `/`.
+pub fn parse_object(s: &str) -> Result<(String, String), String> {
+    let u = parse(s)?;
+    if s.ends_with('/') || u.prefix.is_empty() {
+        return Err(format!(
+            "'{s}' does not name an object; use s3://bucket/name, such as s3://bucket/trailhound.state"
+        ));
+    }
+    Ok((u.bucket, u.prefix.trim_end_matches('/').to_string()))
+}
+
 /// Loose on purpose: buckets created before 2018 in us-east-1 may have capitals and
 /// underscores. Strict enough that the name cannot change the request's path or host.
 fn is_bucket_name(b: &str) -> bool {
@@ -65,6 +77,16 @@ fn folder(prefix: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn objects() {
+        assert_eq!(
+            parse_object("s3://b-1/state/t.state"),
+            Ok(("b-1".into(), "state/t.state".into()))
+        );
+        assert!(parse_object("s3://b-1/").is_err() && parse_object("s3://b-1").is_err());
+        assert!(parse_object("s3://b-1/dir/").is_err() && parse_object("s3://b-1/a/../s").is_err());
+    }
 
     #[test]
     fn buckets_and_prefixes() {
