@@ -220,7 +220,25 @@ mod tests {
     fn state_size_for_a_large_organization() {
         let mut s = State::new();
         let date = NaiveDate::from_ymd_opt(2026, 3, 14);
-        let regions = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ca-central-1", "sa-east-1"];
+        let regions = [
+            "us-east-1",
+            "us-east-2",
+            "us-west-1",
+            "us-west-2",
+            "eu-west-1",
+            "eu-west-2",
+            "eu-west-3",
+            "eu-central-1",
+            "eu-north-1",
+            "ap-south-1",
+            "ap-northeast-1",
+            "ap-northeast-2",
+            "ap-northeast-3",
+            "ap-southeast-1",
+            "ap-southeast-2",
+            "ca-central-1",
+            "sa-east-1",
+        ];
         let mut n = 0u64;
         for a in 0..500u64 {
             let acct = format!("{:012}", 100_000_000_000 + a);
@@ -237,7 +255,10 @@ mod tests {
         }
         assert_eq!(s.objects_remembered() as u64, n);
         let bytes = s.to_bytes().len();
-        eprintln!("state for {n} objects: {bytes} bytes ({:.1} bytes/object)", bytes as f64 / n as f64);
+        eprintln!(
+            "state for {n} objects: {bytes} bytes ({:.1} bytes/object)",
+            bytes as f64 / n as f64
+        );
         // 8-byte hashes in base64 (10.7 characters) plus one folder name per 288 objects.
         assert!(bytes < n as usize * 12, "{bytes} bytes");
         let back = State::from_bytes(&s.to_bytes()).unwrap();
