@@ -137,12 +137,13 @@ pub fn summary(o: &Outcome) -> String {
         human_bytes((s.bytes_decoded as f64 / secs) as u64)
     );
     if let Some(r) = &o.s3_requests {
-        let puts = if r.put > 0 {
-            format!(", {} PUT", r.put)
-        } else {
-            String::new()
-        };
-        let _ = writeln!(out, "s3: {} LIST, {} GET{puts} requests", r.list, r.get);
+        // PUT and DELETE appear only when the run wrote findings or state.
+        let extra: String = [(r.put, "PUT"), (r.delete, "DELETE")]
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!(", {n} {what}"))
+            .collect();
+        let _ = writeln!(out, "s3: {} LIST, {} GET{extra} requests", r.list, r.get);
     }
     if let Some(i) = &o.incremental {
         let _ = writeln!(

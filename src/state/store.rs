@@ -167,7 +167,7 @@ impl<'a> Store<'a> {
                     Err(ConditionalError::Conflict(e)) => Err(state_err(
                         &self.location,
                         format!(
-                            "another run committed it meanwhile ({e}); nothing of this run was committed, run again"
+                            "{e}; run again (nothing is lost: the next run redoes or finishes this one's work)"
                         ),
                     )),
                     Err(ConditionalError::Other(e)) => Err(state_err(&self.location, e)),
