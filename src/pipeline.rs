@@ -4,6 +4,7 @@
 //! bounded: at most `threads` decoded files plus a few results exist at once.
 
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
@@ -75,6 +76,7 @@ pub struct Worker {
     decoder: Decoder,
     scanner: Scanner,
     doc: Vec<u8>,
+    raw: Vec<u8>,
     max_file_bytes: u64,
 }
 
@@ -84,6 +86,7 @@ impl Worker {
             decoder: Decoder::new(max_file_bytes),
             scanner: Scanner::default(),
             doc: Vec::new(),
+            raw: Vec::new(),
             max_file_bytes,
         }
     }
@@ -184,11 +187,20 @@ pub enum Input<'a> {
 impl Worker {
     /// Reads (or takes) one input's bytes and processes them.
     fn input(&mut self, input: Input<'_>, max_file_bytes: u64) -> ObjectDone {
-        let (name, raw) = match input {
+        match input {
             Input::Read(object) => {
                 let name: Arc<str> = Arc::from(object.name());
-                let raw = local::read(object, max_file_bytes);
-                (name, raw)
+                // The read buffer is reused from file to file, like the decode buffer.
+                let mut raw = std::mem::take(&mut self.raw);
+                let done = match local::read_into(object, max_file_bytes, &mut raw) {
+                    Ok(()) => self.process(name, &raw),
+                    Err(e) => ObjectDone::failed(name, e),
+                };
+                // A rare huge file should not pin its buffer for the rest of the run.
+                if raw.capacity() <= crate::decode::WHOLE_BUFFER_LIMIT as usize {
+                    self.raw = raw;
+                }
+                done
             }
             Input::Fetched(mut f) => {
                 let raw = std::mem::replace(&mut f.bytes, Ok(Vec::new()));
@@ -198,12 +210,8 @@ impl Worker {
                 };
                 // Only now is the object's share of the fetch budget given back.
                 drop(f);
-                return done;
+                done
             }
-        };
-        match raw {
-            Ok(raw) => self.process(name, &raw),
-            Err(e) => ObjectDone::failed(name, e),
         }
     }
 }
@@ -232,35 +240,57 @@ pub fn scan_with<'a>(
         .num_threads(opts.threads.max(1))
         .build()
         .map_err(|e| RunError::Config(format!("cannot start {} threads: {e}", opts.threads)))?;
-    let (tx, rx) = sync_channel::<ObjectDone>(opts.threads.max(1) * 4);
+    let threads = opts.threads.max(1);
+    let (tx, rx) = sync_channel::<Vec<ObjectDone>>(threads * 4);
     let mut collector = Collector {
         opts,
         correlator,
         stats: ScanStats::default(),
         failures: Vec::new(),
     };
+    // One worker (buffers, decompressor, searchers) and one outgoing batch per pool thread,
+    // kept for the whole scan: rayon's per-job init would build new ones each time work is
+    // split, which at many cores means fresh buffers (and page faults) for most files.
+    let slots: Vec<Mutex<(Worker, Vec<ObjectDone>)>> = (0..threads)
+        .map(|_| Mutex::new((Worker::new(opts.max_file_bytes), Vec::new())))
+        .collect();
     std::thread::scope(|scope| {
+        let slots = &slots;
         scope.spawn(move || {
             pool.install(|| {
-                inputs.for_each_init(
-                    || (Worker::new(opts.max_file_bytes), tx.clone()),
-                    |(worker, tx), input| {
-                        let done = worker.input(input, opts.max_file_bytes);
+                inputs.for_each(|input| {
+                    let slot = rayon::current_thread_index().unwrap_or(0) % slots.len();
+                    let mut slot = slots[slot].lock().expect("a worker panicked");
+                    let (worker, batch) = &mut *slot;
+                    batch.push(worker.input(input, opts.max_file_bytes));
+                    // Results go to the correlator thread in batches: one wake-up per
+                    // BATCH files instead of one per file.
+                    if batch.len() >= BATCH {
                         // The receiver lives until every sender is gone.
-                        let _ = tx.send(done);
-                    },
-                );
+                        let _ = tx.send(std::mem::take(batch));
+                    }
+                });
             });
-            drop(tx);
+            for slot in slots {
+                let batch = std::mem::take(&mut slot.lock().expect("a worker panicked").1);
+                if !batch.is_empty() {
+                    let _ = tx.send(batch);
+                }
+            }
         });
-        for done in rx {
-            collector.take(done);
+        for batch in rx {
+            for done in batch {
+                collector.take(done);
+            }
             progress(&collector.stats);
         }
     });
     collector.stats.elapsed = started.elapsed();
     Ok((collector.stats, collector.failures))
 }
+
+/// Finished files sent to the correlator thread at once.
+const BATCH: usize = 16;
 
 /// Scans local objects (files, stdin) into the correlator.
 pub fn scan_local(

@@ -61,12 +61,19 @@ fn walk(
 
 /// Reads a local object whole, refusing one larger than `max_bytes` before reading it.
 pub fn read(object: &ObjectRef, max_bytes: u64) -> Result<Vec<u8>, ObjectError> {
+    let mut buf = Vec::new();
+    read_into(object, max_bytes, &mut buf)?;
+    Ok(buf)
+}
+
+/// `read` into a buffer the caller reuses from object to object (its contents are replaced).
+pub fn read_into(object: &ObjectRef, max_bytes: u64, buf: &mut Vec<u8>) -> Result<(), ObjectError> {
+    buf.clear();
     let name = object.name();
     let io = |source| ObjectError::Io {
         object: name.clone(),
         source,
     };
-    let mut buf = Vec::new();
     match object {
         ObjectRef::Local(path) => {
             let mut file = std::fs::File::open(path).map_err(io)?;
@@ -78,13 +85,13 @@ pub fn read(object: &ObjectRef, max_bytes: u64) -> Result<Vec<u8>, ObjectError> 
                 });
             }
             buf.reserve(len as usize);
-            file.read_to_end(&mut buf).map_err(io)?;
+            file.read_to_end(buf).map_err(io)?;
         }
         ObjectRef::Stdin => {
             std::io::stdin()
                 .lock()
                 .take(max_bytes + 1)
-                .read_to_end(&mut buf)
+                .read_to_end(buf)
                 .map_err(io)?;
             if buf.len() as u64 > max_bytes {
                 return Err(ObjectError::TooLarge {
@@ -98,5 +105,5 @@ pub fn read(object: &ObjectRef, max_bytes: u64) -> Result<Vec<u8>, ObjectError> 
             return Err(io(std::io::Error::from(std::io::ErrorKind::Unsupported)));
         }
     }
-    Ok(buf)
+    Ok(())
 }
