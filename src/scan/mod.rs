@@ -14,7 +14,6 @@ use std::sync::Arc;
 use simd_json::prelude::*;
 
 use crate::event::{self, Event};
-use prefilter::Prefilter;
 use split::{Records, SplitError};
 
 /// A record that was a candidate but could not be used.
@@ -33,12 +32,10 @@ pub struct FileScan {
     pub skipped: Vec<SkippedRecord>,
 }
 
-/// Per-worker state: searchers and buffers reused from file to file, so the hot path does
-/// not allocate per record.
+/// Per-worker state: a buffer reused from record to record, so the hot path does not
+/// allocate per record.
 #[derive(Default)]
 pub struct Scanner {
-    prefilter: Prefilter,
-    hits: Vec<usize>,
     scratch: Vec<u8>,
 }
 
@@ -46,22 +43,15 @@ impl Scanner {
     /// Scans a whole `{"Records":[...]}` document. A document that cannot be split is a bad
     /// file (the caller reports it); a bad candidate record is skipped and listed.
     pub fn scan(&mut self, doc: &[u8], object: &Arc<str>) -> Result<FileScan, SplitError> {
-        self.prefilter.hits(doc, &mut self.hits);
         let mut out = FileScan::default();
-        let mut next_hit = 0;
         for (index, record) in Records::new(doc).enumerate() {
             let record = record?;
             out.records += 1;
-            // Hits before this record belong to the gaps between records.
-            while next_hit < self.hits.len() && self.hits[next_hit] < record.range.start {
-                next_hit += 1;
+            // The splitter found the needles in the same pass; a `\u` escape can hide one
+            // from a byte search, so such records are parsed too.
+            if record.has_needle || record.has_unicode_escape {
+                self.take(&doc[record.range.clone()], index, object, &mut out);
             }
-            let has_hit = next_hit < self.hits.len() && self.hits[next_hit] < record.range.end;
-            // A `\u` escape can hide a needle from the byte search: such records are parsed.
-            if !has_hit && !record.has_unicode_escape {
-                continue;
-            }
-            self.take(&doc[record.range.clone()], index, object, &mut out);
         }
         Ok(out)
     }

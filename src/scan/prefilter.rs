@@ -8,8 +8,16 @@
 //! `\u` escape, and records with one are always kept (see `scan`). The literals are rare, so
 //! most records hold none and are passed over without a second look.
 
-use aho_corasick::AhoCorasick;
-use aho_corasick::packed;
+/// Each needle with the offset of a pair of adjacent bytes in it that is rare in CloudTrail
+/// JSON (`rC`, `nf`, `bs`, `nI`, `eF`): the record splitter looks for these pairs in the
+/// same pass that finds record boundaries (see `structural`).
+pub const ANCHORS: [(&[u8], usize); 5] = [
+    (b"errorCode", 4),
+    (b"aws:ec2-infrastructure", 9),
+    (b"aws:ebs:id", 5),
+    (b"RunInstances", 2),
+    (b"CreateFleet", 5),
+];
 
 /// A record holding any of these may be a candidate.
 pub const NEEDLES: [&str; 5] = [
@@ -20,51 +28,12 @@ pub const NEEDLES: [&str; 5] = [
     "CreateFleet",
 ];
 
-/// A prebuilt multi-needle searcher (aho-corasick picks a packed SIMD "Teddy" search for
-/// a handful of short needles), so the whole file is read once rather than once per needle.
-pub struct Prefilter {
-    searcher: Searcher,
-}
-
-/// Teddy where the CPU has it (SSSE3/AVX2 on x86_64, NEON on aarch64), the automaton
-/// elsewhere.
-enum Searcher {
-    Packed(packed::Searcher),
-    Automaton(AhoCorasick),
-}
-
-impl Default for Prefilter {
-    fn default() -> Self {
-        let searcher = match packed::Searcher::new(NEEDLES) {
-            Some(p) => Searcher::Packed(p),
-            None => Searcher::Automaton(
-                AhoCorasick::new(NEEDLES).expect("the needles are valid patterns"),
-            ),
-        };
-        Self { searcher }
-    }
-}
-
-impl Prefilter {
-    /// Start offsets of the needles in `buf`, in order: one pass over the whole buffer, far
-    /// cheaper than a search per record. Matches do not overlap, which loses nothing: no
-    /// needle is part of another, so a skipped one would start inside a match already in
-    /// the same record.
-    pub fn hits(&self, buf: &[u8], out: &mut Vec<usize>) {
-        out.clear();
-        match &self.searcher {
-            Searcher::Packed(p) => out.extend(p.find_iter(buf).map(|m| m.start())),
-            Searcher::Automaton(a) => out.extend(a.find_iter(buf).map(|m| m.start())),
-        }
-    }
-
-    /// Whether one record holds any needle (the stream scanner's per-record test).
-    pub fn any(&self, record: &[u8]) -> bool {
-        match &self.searcher {
-            Searcher::Packed(p) => p.find(record).is_some(),
-            Searcher::Automaton(a) => a.is_match(record),
-        }
-    }
+/// Whether `record` holds a needle, by plain substring search: the reference that the
+/// splitter's single-pass detection is tested against, and a baseline for the benches.
+pub fn contains_needle(record: &[u8]) -> bool {
+    NEEDLES
+        .iter()
+        .any(|n| memchr::memmem::find(record, n.as_bytes()).is_some())
 }
 
 #[cfg(test)]
@@ -72,21 +41,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_every_needle_in_order() {
-        let p = Prefilter::default();
-        let mut hits = Vec::new();
-        p.hits(
-            b"xx CreateFleet RunInstances errorCode aws:ebs:id aws:ec2-infrastructure kms",
-            &mut hits,
-        );
-        assert_eq!(hits, [3, 15, 28, 38, 49]);
-        p.hits(
-            br#"{"eventSource":"kms.amazonaws.com","eventName":"Decrypt"}"#,
-            &mut hits,
-        );
-        assert!(
-            hits.is_empty(),
-            "a successful KMS call with no EC2 sign is not a candidate"
-        );
+    fn anchors_are_the_needles() {
+        for ((needle, off), text) in ANCHORS.iter().zip(NEEDLES) {
+            assert_eq!(*needle, text.as_bytes());
+            assert!(off + 1 < needle.len());
+        }
+    }
+
+    #[test]
+    fn needles_by_substring() {
+        assert!(contains_needle(br#"{"x":"CreateFleet"}"#));
+        assert!(contains_needle(br#"{"errorCode":"AccessDenied"}"#));
+        assert!(!contains_needle(
+            br#"{"eventSource":"kms.amazonaws.com","eventName":"Decrypt"}"#
+        ));
     }
 }

@@ -6,12 +6,16 @@
 
 use std::ops::Range;
 
+use super::structural::{Span, skip_container};
+
 /// One element of the `Records` array.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawRecord {
     pub range: Range<usize>,
     /// The record contains a `\uXXXX` escape somewhere in its strings.
     pub has_unicode_escape: bool,
+    /// The record contains a pre-filter needle (`prefilter::NEEDLES`).
+    pub has_needle: bool,
 }
 
 /// Why a document could not be split.
@@ -94,7 +98,7 @@ impl<'a> Records<'a> {
                     if is_records {
                         return self.expect(b'[');
                     }
-                    let (end, _) = skip_value(self.buf, self.pos)?;
+                    let end = skip_value(self.buf, self.pos)?.end;
                     self.pos = end;
                     self.ws();
                     match self.peek() {
@@ -131,12 +135,13 @@ impl<'a> Records<'a> {
             _ => {}
         }
         let start = self.pos;
-        let (end, has_unicode_escape) = skip_value(self.buf, start)?;
-        self.pos = end;
+        let span = skip_value(self.buf, start)?;
+        self.pos = span.end;
         self.state = State::Next;
         Ok(Some(RawRecord {
-            range: start..end,
-            has_unicode_escape,
+            range: start..span.end,
+            has_unicode_escape: span.unicode,
+            has_needle: span.needle,
         }))
     }
 }
@@ -182,20 +187,27 @@ fn skip_string(buf: &[u8], at: usize) -> Result<(usize, bool), SplitError> {
 /// Skips one JSON value starting at `at` (no leading whitespace). Objects and arrays are
 /// matched by depth; scalars end at the next delimiter. Values are not validated: the full
 /// parse of a candidate record does that.
-pub(crate) fn skip_value(buf: &[u8], at: usize) -> Result<(usize, bool), SplitError> {
+/// A scalar is never a candidate record, so its needles do not matter.
+pub(crate) fn skip_value(buf: &[u8], at: usize) -> Result<Span, SplitError> {
+    let scalar = |end| Span {
+        end,
+        unicode: false,
+        needle: false,
+    };
     match buf.get(at) {
         None => Err(SplitError::Truncated(at)),
-        Some(b'"') => skip_string(buf, at),
-        Some(b'{' | b'[') => {
-            super::structural::skip_container(buf, at).ok_or(SplitError::Truncated(buf.len()))
-        }
+        Some(b'"') => skip_string(buf, at).map(|(end, unicode)| Span {
+            unicode,
+            ..scalar(end)
+        }),
+        Some(b'{' | b'[') => skip_container(buf, at).ok_or(SplitError::Truncated(buf.len())),
         Some(b'}' | b']' | b',' | b':') => Err(SplitError::Malformed(at)),
         Some(_) => {
             let end = buf[at..]
                 .iter()
                 .position(|b| matches!(b, b',' | b']' | b'}') || b.is_ascii_whitespace())
                 .map_or(buf.len(), |p| at + p);
-            Ok((end, false))
+            Ok(scalar(end))
         }
     }
 }

@@ -104,15 +104,14 @@ impl Scanner {
             }
             // An element; a scalar ending at the window's edge may go on past it.
             match skip_value(&w.buf, pos) {
-                Ok((end, unicode)) if end < w.buf.len() || w.eof => {
-                    let record = &w.buf[pos..end];
+                Ok(span) if span.end < w.buf.len() || w.eof => {
                     let index = out.records as usize;
                     out.records += 1;
-                    if unicode || self.prefilter.any(record) {
-                        let record = record.to_vec();
+                    if span.needle || span.unicode {
+                        let record = w.buf[pos..span.end].to_vec();
                         self.take(&record, index, object, &mut out);
                     }
-                    pos = end;
+                    pos = span.end;
                     first = false;
                 }
                 Ok(_) | Err(SplitError::Truncated(_)) => {

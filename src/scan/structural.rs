@@ -5,8 +5,15 @@
 //! this is the part of it a record splitter needs, and it runs several times faster than a
 //! byte loop. On x86_64 it uses SSE2 (part of the baseline); elsewhere a portable loop
 //! builds the masks. `skip_container_scalar` is the plain reference the tests compare with.
+//!
+//! The same pass also runs the pre-filter: each needle (`prefilter::ANCHORS`) has a rare
+//! pair of adjacent bytes, found with two more compares per needle on the block already in
+//! registers; the few places where a pair occurs are checked for the whole needle. So the
+//! decoded bytes are read once after decompression, not once to split and again to search.
 
 const ODD_BITS: u64 = 0xAAAA_AAAA_AAAA_AAAA;
+
+use super::prefilter::ANCHORS;
 
 /// Bit masks of one 64-byte block: bit i describes byte i.
 #[derive(Default, Clone, Copy)]
@@ -16,17 +23,56 @@ struct Masks {
     open: u64,
     close: u64,
     u: u64,
+    /// Bytes that begin an anchor pair of some needle.
+    pair: u64,
+}
+
+/// What skipping one container found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// The index after the closing bracket.
+    pub end: usize,
+    /// A `\u` escape occurs inside.
+    pub unicode: bool,
+    /// A pre-filter needle occurs inside.
+    pub needle: bool,
+}
+
+/// Whether a whole needle whose anchor pair starts at `p` is in `buf`.
+fn needle_at(buf: &[u8], p: usize) -> bool {
+    ANCHORS
+        .iter()
+        .any(|(needle, off)| p >= *off && buf.get(p - off..p - off + needle.len()) == Some(*needle))
+}
+
+/// Checks the anchor pairs of `bits` (relative to `base`) for whole needles.
+fn any_needle(buf: &[u8], base: usize, mut bits: u64) -> bool {
+    while bits != 0 {
+        if needle_at(buf, base + bits.trailing_zeros() as usize) {
+            return true;
+        }
+        bits &= bits - 1;
+    }
+    false
 }
 
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn masks(block: &[u8; 64]) -> Masks {
+fn masks(block: &[u8; 65]) -> Masks {
     use std::arch::x86_64::*;
     let mut m = Masks::default();
     for i in 0..4 {
-        // SAFETY: SSE2 is part of the x86_64 baseline; the load reads 16 bytes inside `block`.
+        // SAFETY: SSE2 is part of the x86_64 baseline; the loads read 16 bytes at offsets
+        // up to 49 inside the 65 of `block`.
         unsafe {
             let v = _mm_loadu_si128(block.as_ptr().add(16 * i).cast());
+            let next = _mm_loadu_si128(block.as_ptr().add(16 * i + 1).cast());
+            let mut pair = _mm_setzero_si128();
+            for (needle, off) in ANCHORS {
+                let first = _mm_cmpeq_epi8(v, _mm_set1_epi8(needle[off] as i8));
+                let second = _mm_cmpeq_epi8(next, _mm_set1_epi8(needle[off + 1] as i8));
+                pair = _mm_or_si128(pair, _mm_and_si128(first, second));
+            }
             // `{`/`[` and `}`/`]` differ only in bit 0x20: one compare finds both of a pair.
             let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
             let bits = |c: u8, x: __m128i| {
@@ -38,21 +84,30 @@ fn masks(block: &[u8; 64]) -> Masks {
             m.open |= bits(b'{', folded) << shift;
             m.close |= bits(b'}', folded) << shift;
             m.u |= bits(b'u', v) << shift;
+            m.pair |= (_mm_movemask_epi8(pair) as u16 as u64) << shift;
         }
     }
     m
 }
 
-/// The same masks from two 32-byte AVX2 loads (half the instructions of SSE2).
+/// The same masks from 32-byte AVX2 loads (half the instructions of SSE2).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn masks_avx2(block: &[u8; 64]) -> Masks {
+fn masks_avx2(block: &[u8; 65]) -> Masks {
     use std::arch::x86_64::*;
     let mut m = Masks::default();
     for i in 0..2 {
-        // SAFETY: the caller checked AVX2; the load reads 32 bytes inside `block`.
+        // SAFETY: the caller checked AVX2; the loads read 32 bytes at offsets up to 33
+        // inside the 65 of `block`.
         unsafe {
             let v = _mm256_loadu_si256(block.as_ptr().add(32 * i).cast());
+            let next = _mm256_loadu_si256(block.as_ptr().add(32 * i + 1).cast());
+            let mut pair = _mm256_setzero_si256();
+            for (needle, off) in ANCHORS {
+                let first = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(needle[off] as i8));
+                let second = _mm256_cmpeq_epi8(next, _mm256_set1_epi8(needle[off + 1] as i8));
+                pair = _mm256_or_si256(pair, _mm256_and_si256(first, second));
+            }
             let folded = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
             let bits = |c: u8, x: __m256i| {
                 _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, _mm256_set1_epi8(c as i8))) as u32 as u64
@@ -63,6 +118,7 @@ fn masks_avx2(block: &[u8; 64]) -> Masks {
             m.open |= bits(b'{', folded) << shift;
             m.close |= bits(b'}', folded) << shift;
             m.u |= bits(b'u', v) << shift;
+            m.pair |= (_mm256_movemask_epi8(pair) as u32 as u64) << shift;
         }
     }
     m
@@ -70,10 +126,16 @@ fn masks_avx2(block: &[u8; 64]) -> Masks {
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn masks(block: &[u8; 64]) -> Masks {
+fn masks(block: &[u8; 65]) -> Masks {
     let mut m = Masks::default();
-    for (i, &b) in block.iter().enumerate() {
+    for (i, &b) in block[..64].iter().enumerate() {
         let bit = 1u64 << i;
+        if ANCHORS
+            .iter()
+            .any(|(n, off)| b == n[*off] && block[i + 1] == n[*off + 1])
+        {
+            m.pair |= bit;
+        }
         match b {
             b'"' => m.quote |= bit,
             b'\\' => m.backslash |= bit,
@@ -114,7 +176,7 @@ fn prefix_xor(mut x: u64) -> u64 {
 /// `buf[at]` is `{` or `[` outside any string. Returns the index after its matching close
 /// and whether a `\u` escape occurs inside, or None when the buffer ends first (or a close
 /// has no open).
-pub fn skip_container(buf: &[u8], at: usize) -> Option<(usize, bool)> {
+pub fn skip_container(buf: &[u8], at: usize) -> Option<Span> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 was detected at run time.
@@ -125,7 +187,7 @@ pub fn skip_container(buf: &[u8], at: usize) -> Option<(usize, bool)> {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn skip_container_avx2(buf: &[u8], at: usize) -> Option<(usize, bool)> {
+fn skip_container_avx2(buf: &[u8], at: usize) -> Option<Span> {
     // SAFETY (of the calls inside): this function only runs where AVX2 exists.
     skip_with(buf, at, |b| masks_avx2(b))
 }
@@ -133,16 +195,18 @@ fn skip_container_avx2(buf: &[u8], at: usize) -> Option<(usize, bool)> {
 /// The block loop, inlined into each caller so that the mask function is compiled with the
 /// caller's target features.
 #[inline(always)]
-fn skip_with(buf: &[u8], at: usize, masks: impl Fn(&[u8; 64]) -> Masks) -> Option<(usize, bool)> {
+fn skip_with(buf: &[u8], at: usize, masks: impl Fn(&[u8; 65]) -> Masks) -> Option<Span> {
     let mut depth: u32 = 0;
     let mut next_is_escaped = 0u64;
     let mut in_string_carry = 0u64;
     let mut unicode = false;
+    let mut needle = false;
     let mut base = at;
-    let mut tail = [b' '; 64];
+    let mut tail = [b' '; 65];
     while base < buf.len() {
-        let block: &[u8; 64] = match buf.get(base..base + 64) {
-            Some(b) => b.try_into().expect("64 bytes"),
+        // The block and one byte more, for pairs that cross into the next block.
+        let block: &[u8; 65] = match buf.get(base..base + 65) {
+            Some(b) => b.try_into().expect("65 bytes"),
             None => {
                 let rest = &buf[base..];
                 tail[..rest.len()].copy_from_slice(rest);
@@ -163,22 +227,27 @@ fn skip_with(buf: &[u8], at: usize, masks: impl Fn(&[u8; 64]) -> Masks) -> Optio
             } else {
                 depth = depth.checked_sub(1)?;
                 if depth == 0 {
-                    let end = base + i as usize + 1;
-                    // Escapes before the end count; later ones belong to what follows.
+                    // Escapes and needles before the end count; later ones belong to what
+                    // follows (a needle never holds a bracket, so none straddles the end).
                     let mask = if i == 63 { u64::MAX } else { (bit << 1) - 1 };
-                    return Some((end, unicode || escaped_u & mask != 0));
+                    return Some(Span {
+                        end: base + i as usize + 1,
+                        unicode: unicode || escaped_u & mask != 0,
+                        needle: needle || any_needle(buf, base, m.pair & mask),
+                    });
                 }
             }
             structural &= structural - 1;
         }
         unicode |= escaped_u != 0;
+        needle = needle || any_needle(buf, base, m.pair);
         base += 64;
     }
     None
 }
 
 /// The byte-at-a-time reference for `skip_container`.
-pub fn skip_container_scalar(buf: &[u8], at: usize) -> Option<(usize, bool)> {
+pub fn skip_container_scalar(buf: &[u8], at: usize) -> Option<Span> {
     let mut depth = 0u32;
     let mut pos = at;
     let mut unicode = false;
@@ -203,7 +272,15 @@ pub fn skip_container_scalar(buf: &[u8], at: usize) -> Option<(usize, bool)> {
                 b'}' | b']' => {
                     depth = depth.checked_sub(1)?;
                     if depth == 0 {
-                        return Some((pos + 1, unicode));
+                        let inside = &buf[at..=pos];
+                        let needle = ANCHORS
+                            .iter()
+                            .any(|(n, _)| inside.windows(n.len()).any(|w| w == *n));
+                        return Some(Span {
+                            end: pos + 1,
+                            unicode,
+                            needle,
+                        });
                     }
                 }
                 _ => {}
@@ -217,6 +294,39 @@ pub fn skip_container_scalar(buf: &[u8], at: usize) -> Option<(usize, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn span(end: usize, unicode: bool) -> Option<Span> {
+        Some(Span {
+            end,
+            unicode,
+            needle: false,
+        })
+    }
+
+    #[test]
+    fn needles_are_found_in_any_block_position_and_only_inside() {
+        for needle in [
+            "errorCode",
+            "aws:ec2-infrastructure",
+            "aws:ebs:id",
+            "RunInstances",
+            "CreateFleet",
+        ] {
+            for pad in [0, 1, 30, 55, 56, 57, 60, 62, 63, 64, 100] {
+                let s = format!(r#"{{"{}":"{needle}"}}, "{needle}""#, "p".repeat(pad));
+                let got = skip_container(s.as_bytes(), 0).unwrap();
+                assert!(got.needle, "{needle} after {pad}");
+                check(s.as_bytes());
+                let cut = &needle[..needle.len() - 1];
+                let s = format!(r#"{{"{}":"{cut}"}} {needle}"#, "p".repeat(pad));
+                assert!(
+                    !skip_container(s.as_bytes(), 0).unwrap().needle,
+                    "{cut} after {pad}"
+                );
+                check(s.as_bytes());
+            }
+        }
+    }
 
     fn check(s: &[u8]) {
         let want = skip_container_scalar(s, 0);
@@ -232,13 +342,13 @@ mod tests {
 
     #[test]
     fn simple_cases() {
-        assert_eq!(skip_container(b"{}", 0), Some((2, false)));
-        assert_eq!(skip_container(br#"{"a":"}"} tail"#, 0), Some((9, false)));
-        assert_eq!(skip_container(br#"{"a":"\"}"}"#, 0), Some((11, false)));
-        assert_eq!(skip_container(br#"{"a":"\\"}"#, 0), Some((10, false)));
-        assert_eq!(skip_container(br#"{"a":"\u0041"}"#, 0), Some((14, true)));
-        assert_eq!(skip_container(br#"{"a":"\\u"}"#, 0), Some((11, false)));
-        assert_eq!(skip_container(br#"{"a":1} "\u0041""#, 0), Some((7, false)));
+        assert_eq!(skip_container(b"{}", 0), span(2, false));
+        assert_eq!(skip_container(br#"{"a":"}"} tail"#, 0), span(9, false));
+        assert_eq!(skip_container(br#"{"a":"\"}"}"#, 0), span(11, false));
+        assert_eq!(skip_container(br#"{"a":"\\"}"#, 0), span(10, false));
+        assert_eq!(skip_container(br#"{"a":"\u0041"}"#, 0), span(14, true));
+        assert_eq!(skip_container(br#"{"a":"\\u"}"#, 0), span(11, false));
+        assert_eq!(skip_container(br#"{"a":1} "\u0041""#, 0), span(7, false));
         assert_eq!(skip_container(br#"{"a":"#, 0), None);
         assert_eq!(skip_container(b"[[]", 0), None);
     }
@@ -265,7 +375,7 @@ mod tests {
     /// the SIMD masks must agree with the byte loop everywhere.
     #[test]
     fn random_soup_agrees_with_scalar() {
-        let alphabet = b"\"\\{}[]u,:ab ";
+        let alphabet = b"\"\\{}[]u,:ab rCerrorCodeRunInstances";
         let mut state = 0x1234_5678_9abc_def1u64;
         for _ in 0..20_000 {
             state ^= state << 13;

@@ -47,9 +47,14 @@ pub fn python() -> Command {
 
 /// Runs a Python snippet with `args`, asserting it succeeds; returns stdout.
 pub fn python_ok(code: &str, args: &[&str]) -> String {
+    // Leave with os._exit once the snippet has finished: pyarrow's C++ threads can abort the
+    // interpreter's own shutdown ("terminate called without an active exception") when the
+    // machine is loaded, which would fail a test whose work had succeeded.
+    let code =
+        format!("{code}\nimport os as _os, sys as _sys\n_sys.stdout.flush()\n_os._exit(0)\n");
     let out = python()
         .arg("-c")
-        .arg(code)
+        .arg(&code)
         .args(args)
         .output()
         .expect("run python");
