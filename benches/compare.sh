@@ -4,8 +4,8 @@
 #   decompress      examples/decompress_only: libdeflate over every file, same threads, nothing else
 #   jq              `zcat | jq` selecting the KMS records with an errorCode (one stream)
 #   duckdb          DuckDB's read_json with a typed Records struct, counting the same records
-# Each tool runs RUNS times, in rotating order (so drift and noise land on all of them), after
-# one untimed pass has warmed the page cache; the table gives medians, throughput in decoded
+# Each tool runs RUNS times, interleaved (so drift and noise land on all of them), after one
+# untimed pass has warmed the page cache; the table gives medians, throughput in decoded
 # bytes, ratios and what each tool counted (a fast run that did less shows there).
 #
 # Usage: benches/compare.sh [SIZE] [RUNS]      SIZE of a generated corpus (default 1G),
@@ -76,10 +76,15 @@ run_tool() {
   esac
 }
 
-tools=(trailhound decompress jq duckdb)
+# trailhound and decompress-only run back to back, and which goes first swaps every run, so
+# each follows the slow tools equally often (a run right after them can be a little slower).
 for run in $(seq 1 "$RUNS"); do
-  for i in 0 1 2 3; do
-    tool=${tools[$(((i + run - 1) % 4))]}
+  if [ $((run % 2)) -eq 1 ]; then
+    order=(trailhound decompress jq duckdb)
+  else
+    order=(decompress trailhound duckdb jq)
+  fi
+  for tool in "${order[@]}"; do
     if [ "$run" -gt "$SLOW_RUNS" ] && { [ "$tool" = jq ] || [ "$tool" = duckdb ]; }; then
       continue
     fi
@@ -103,6 +108,12 @@ for tool in decompress trailhound jq duckdb; do
   printf '| %-10s | %8.3f | %8.3f | %8.3f | %4d | %10.0f | %9s | %12.0f |\n' "$tool" "$med" "$min" "$max" "$n" \
     "$(awk -v b="$decoded" -v s="$med" 'BEGIN {print b / s / 1e6}')" "$(ratio "$med" "$base")" \
     "$(awk -v k="$rss" 'BEGIN {print k / 1024}')"
+done
+echo
+echo "every run, in order (seconds):"
+for tool in decompress trailhound jq duckdb; do
+  times=$(awk -v l="$tool" '$1 == l {printf " %.3f", $2}' "$RESULTS")
+  [ -z "$times" ] || echo "  $tool:$times"
 done
 echo
 th=$(median trailhound)
