@@ -160,6 +160,7 @@ fn volume_ids(record: &Value) -> Vec<String> {
         .collect();
     ids.sort();
     ids.dedup();
+    ids.shrink_to_fit();
     ids
 }
 
@@ -277,6 +278,9 @@ fn launch(record: &Value, name: &str) -> Launch {
             }
         }
     }
+    // Kept until the end of the run: no spare capacity (a one-instance launch would hold four
+    // slots).
+    instances.shrink_to_fit();
     Launch {
         event_name: name.to_string(),
         instances,

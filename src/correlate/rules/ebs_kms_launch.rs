@@ -145,6 +145,11 @@ impl<'a> Index<'a> {
                     .push((vol, e));
             }
         }
+        // Sorted by time, so a denial finds its window by binary search: a busy role with
+        // many launches and many unplaced denials must not cost launches x denials.
+        for list in by_principal.values_mut() {
+            list.sort_by(|a, b| (a.time_ms, &a.event_id).cmp(&(b.time_ms, &b.event_id)));
+        }
         Self {
             by_instance,
             by_principal,
@@ -160,12 +165,12 @@ impl<'a> Index<'a> {
             d.region.as_str(),
             principal_key(&d.principal_arn),
         ))?;
-        list.iter()
-            .copied()
-            .filter(|l| {
-                l.time_ms >= d.time_ms - WINDOW_BEFORE_MS && l.time_ms <= d.time_ms + CLOCK_SKEW_MS
-            })
-            .max_by(|a, b| (a.time_ms, &b.event_id).cmp(&(b.time_ms, &a.event_id)))
+        // The latest launch at or before the window's end, if it is inside the window; of
+        // launches at the same time, the smallest event id.
+        let end = list.partition_point(|l| l.time_ms <= d.time_ms + CLOCK_SKEW_MS);
+        let latest = list[..end].last()?;
+        let first_at_that_time = list[..end].partition_point(|l| l.time_ms < latest.time_ms);
+        Some(list[first_at_that_time]).filter(|l| l.time_ms >= d.time_ms - WINDOW_BEFORE_MS)
     }
 }
 

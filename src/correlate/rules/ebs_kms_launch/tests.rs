@@ -367,3 +367,50 @@ fn finding_ids_are_stable_and_order_independent() {
     reversed.reverse();
     assert_eq!(findings(evs()), findings(reversed));
 }
+
+#[test]
+fn principal_window_picks_the_latest_launch_before_the_denial() {
+    let asg = "arn:aws:sts::111122223333:assumed-role/AWSServiceRoleForAutoScaling/AutoScaling";
+    let other = "i-0123456789abcdef1";
+    let later = "i-0123456789abcdef2";
+    let f = findings(vec![
+        run(
+            "r-early",
+            T0,
+            asg,
+            Some("autoscaling.amazonaws.com"),
+            &[other],
+        ),
+        run(
+            "r-mid",
+            T0 + 60_000,
+            asg,
+            Some("autoscaling.amazonaws.com"),
+            &[IID],
+        ),
+        run(
+            "r-after",
+            T0 + 10 * 60_000,
+            asg,
+            Some("autoscaling.amazonaws.com"),
+            &[later],
+        ),
+        call(
+            "k",
+            T0 + 70_000,
+            asg,
+            Some("ec2-frontend-api.amazonaws.com"),
+            "CreateGrant",
+            Some("AccessDenied"),
+            None,
+            &[],
+        ),
+    ]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(
+        f[0].instance_id.as_deref(),
+        Some(IID),
+        "the launch just before the denial"
+    );
+    assert_eq!(f[0].match_kind, MatchKind::PrincipalTimeWindow);
+}
