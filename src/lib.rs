@@ -89,11 +89,6 @@ impl Job {
         }
     }
 
-    /// Lists every source. An unreadable source is fatal: nothing would be scanned.
-    pub fn list(&self) -> Result<(Vec<ObjectRef>, ListingStats), RunError> {
-        self.list_filtered(&self.key_filter(), self.s3_client()?.as_ref())
-    }
-
     /// A client when a source or the output is on S3.
     fn s3_client(&self) -> Result<Option<S3Client>, RunError> {
         let needed = self
@@ -108,7 +103,8 @@ impl Job {
         needed.then(|| S3Client::connect(&self.s3)).transpose()
     }
 
-    /// Lists every source under `filter`.
+    /// Lists every source under `filter`. An unreadable source is fatal: nothing would be
+    /// scanned.
     pub fn list_filtered(
         &self,
         filter: &KeyFilter,

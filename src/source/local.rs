@@ -59,14 +59,8 @@ fn walk(
     Ok(())
 }
 
-/// Reads a local object whole, refusing one larger than `max_bytes` before reading it.
-pub fn read(object: &ObjectRef, max_bytes: u64) -> Result<Vec<u8>, ObjectError> {
-    let mut buf = Vec::new();
-    read_into(object, max_bytes, &mut buf)?;
-    Ok(buf)
-}
-
-/// `read` into a buffer the caller reuses from object to object (its contents are replaced).
+/// Reads a local object (or stdin) whole into `buf`, which the caller reuses from object to
+/// object; a file larger than `max_bytes` is refused before it is read.
 pub fn read_into(object: &ObjectRef, max_bytes: u64, buf: &mut Vec<u8>) -> Result<(), ObjectError> {
     buf.clear();
     let name = object.name();
