@@ -29,9 +29,11 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// The KMS call is boxed: it is the large variant, and launches (the bulk of the evidence a
+/// batch run keeps) should not carry its size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventKind {
-    Kms(KmsCall),
+    Kms(Box<KmsCall>),
     Launch(Launch),
 }
 
@@ -124,7 +126,7 @@ pub fn extract(record: &Value, object: &Arc<str>) -> Result<Event, ExtractError>
     let invoked_by = s(identity.and_then(|i| i.get("invokedBy")));
 
     let kind = if s(record.get("eventSource")) == Some("kms.amazonaws.com") {
-        EventKind::Kms(kms_call(record, name, principal_arn))
+        EventKind::Kms(Box::new(kms_call(record, name, principal_arn)))
     } else {
         EventKind::Launch(launch(record, name))
     };

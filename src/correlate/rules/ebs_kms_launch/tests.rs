@@ -66,7 +66,7 @@ fn call(
         t,
         principal,
         via,
-        EventKind::Kms(KmsCall {
+        EventKind::Kms(Box::new(KmsCall {
             operation: op.into(),
             error_code: code.map(Into::into),
             error_message: code.map(|_| DENIED_SRC_IP.into()),
@@ -75,7 +75,7 @@ fn call(
             key_arn: Some(KEY.into()),
             volume_ids: vols.iter().map(|v| v.to_string()).collect(),
             fargate: false,
-        }),
+        })),
     )
 }
 
