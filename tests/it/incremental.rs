@@ -159,15 +159,15 @@ fn incremental_cmd(logs: &Path, state: &Path, out: &Path) -> Command {
         state.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
-        "--grace",
-        "10m",
-        "--summary",
-        "json",
-        "--format",
-        "jsonl",
     ]);
+    c.args(RUN_FLAGS);
     c
 }
+
+/// What every incremental run in these tests passes: a 10-minute grace, the JSON summary
+/// (read back from stderr) and JSON Lines findings.
+pub(crate) const RUN_FLAGS: [&str; 6] =
+    ["--grace", "10m", "--summary", "json", "--format", "jsonl"];
 
 /// Delivers the corpus in `rounds` steps by delivery time, running after each step; with
 /// `kill`, some runs are first started and killed with SIGKILL after a random delay.

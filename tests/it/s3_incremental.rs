@@ -7,26 +7,15 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use crate::harness::{put, stderr};
-use crate::incremental::{batch_ids, corpus, parquet_ids};
+use crate::incremental::{RUN_FLAGS, batch_ids, corpus, parquet_ids};
 use crate::s3::{Moto, trailhound, trailhound_cmd};
 
 const STATE: &str = "s3://state/trailhound.state";
 const OUT: &str = "s3://findings/trailhound/";
 
 fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-    let mut a = vec![
-        "s3://logs/",
-        "--state",
-        STATE,
-        "--out",
-        OUT,
-        "--grace",
-        "10m",
-        "--summary",
-        "json",
-        "--format",
-        "jsonl",
-    ];
+    let mut a = vec!["s3://logs/", "--state", STATE, "--out", OUT];
+    a.extend_from_slice(&RUN_FLAGS);
     a.extend_from_slice(extra);
     a
 }
