@@ -255,7 +255,7 @@ fn replicate(template: &[Event], n: usize) -> Vec<Event> {
             let mut e = template[i % template.len()].clone();
             let copy = i / template.len();
             let fresh = |id: &mut String| id.push_str(&format!("-{copy}"));
-            fresh(&mut e.event_id);
+            e.event_id = format!("{}-{copy}", e.event_id).into();
             match &mut e.kind {
                 EventKind::Launch(l) => l
                     .instances

@@ -14,16 +14,16 @@ use crate::timefmt;
 /// A candidate record, reduced to what correlation needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
-    pub event_id: String,
+    pub event_id: Arc<str>,
     /// `eventTime`, milliseconds since the epoch, UTC.
     pub time_ms: i64,
     /// The account whose trail holds the record (`recipientAccountId`, else the caller's).
-    pub account_id: String,
-    pub region: String,
+    pub account_id: Arc<str>,
+    pub region: Arc<str>,
     /// `userIdentity.arn` (empty when the record has none).
-    pub principal_arn: String,
+    pub principal_arn: Arc<str>,
     /// `userIdentity.invokedBy`.
-    pub invoked_by: Option<String>,
+    pub invoked_by: Option<Arc<str>>,
     /// The log object (path or S3 key) the record came from.
     pub object: Arc<str>,
     pub kind: EventKind,
@@ -57,15 +57,15 @@ pub struct KmsCall {
 /// A RunInstances or CreateFleet call and the instances it started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Launch {
-    pub event_name: String,
+    pub event_name: Arc<str>,
     pub instances: Vec<LaunchedInstance>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LaunchedInstance {
     pub instance_id: String,
-    pub image_id: Option<String>,
-    pub instance_type: Option<String>,
+    pub image_id: Option<Arc<str>>,
+    pub instance_type: Option<Arc<str>>,
 }
 
 /// Why a candidate record could not become an event.
@@ -131,12 +131,12 @@ pub fn extract(record: &Value, object: &Arc<str>) -> Result<Event, ExtractError>
         EventKind::Launch(launch(record, name))
     };
     Ok(Event {
-        event_id: event_id.to_string(),
+        event_id: event_id.into(),
         time_ms,
-        account_id: account_id.to_string(),
-        region: region.to_string(),
-        principal_arn: principal_arn.to_string(),
-        invoked_by: invoked_by.map(str::to_string),
+        account_id: account_id.into(),
+        region: region.into(),
+        principal_arn: principal_arn.into(),
+        invoked_by: invoked_by.map(Into::into),
         object: Arc::clone(object),
         kind,
     })
@@ -256,12 +256,10 @@ fn launch(record: &Value, name: &str) -> Launch {
             if let Some(id) = s(item.get("instanceId")).filter(|i| ids::is_instance_id(i)) {
                 instances.push(LaunchedInstance {
                     instance_id: id.to_string(),
-                    image_id: s(item.get("imageId"))
-                        .or(requested_image)
-                        .map(str::to_string),
+                    image_id: s(item.get("imageId")).or(requested_image).map(Into::into),
                     instance_type: s(item.get("instanceType"))
                         .or(requested_type)
-                        .map(str::to_string),
+                        .map(Into::into),
                 });
             }
         }
@@ -274,7 +272,7 @@ fn launch(record: &Value, name: &str) -> Launch {
                     instances.push(LaunchedInstance {
                         instance_id: id.to_string(),
                         image_id: None,
-                        instance_type: instance_type.map(str::to_string),
+                        instance_type: instance_type.map(Into::into),
                     });
                 }
             }
@@ -284,7 +282,7 @@ fn launch(record: &Value, name: &str) -> Launch {
     // slots).
     instances.shrink_to_fit();
     Launch {
-        event_name: name.to_string(),
+        event_name: name.into(),
         instances,
     }
 }
@@ -318,7 +316,7 @@ mod tests {
         let v = parse(DENIED_DECRYPT);
         assert!(is_candidate(&v));
         let e = extract(&v, &obj()).unwrap();
-        assert_eq!(e.account_id, "111122223333");
+        assert_eq!(&*e.account_id, "111122223333");
         assert_eq!(e.time_ms, 1_773_482_405_000);
         let EventKind::Kms(k) = e.kind else { panic!() };
         assert!(k.ec2_infrastructure && !k.fargate);

@@ -126,6 +126,7 @@ impl Job {
                 }
             }
         }
+        objects.shrink_to_fit();
         Ok((objects, stats))
     }
 

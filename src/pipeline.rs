@@ -50,8 +50,8 @@ impl ScanOptions {
     fn keeps(&self, e: &Event) -> bool {
         self.since_ms.is_none_or(|t| e.time_ms >= t)
             && self.until_ms.is_none_or(|t| e.time_ms < t)
-            && (self.accounts.is_empty() || self.accounts.contains(&e.account_id))
-            && (self.regions.is_empty() || self.regions.contains(&e.region))
+            && (self.accounts.is_empty() || self.accounts.iter().any(|a| **a == *e.account_id))
+            && (self.regions.is_empty() || self.regions.iter().any(|r| **r == *e.region))
     }
 }
 

@@ -7,8 +7,9 @@ pub mod classify;
 pub mod remediation;
 pub mod rules;
 
-use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,9 +20,9 @@ use crate::finding::Finding;
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Evidence {
     /// RunInstances and CreateFleet calls.
-    pub launches: BTreeMap<String, Event>,
+    pub launches: BTreeMap<Arc<str>, Event>,
     /// KMS calls that are denials of a launch, or that tie a volume to an instance.
-    pub kms: BTreeMap<String, Event>,
+    pub kms: BTreeMap<Arc<str>, Event>,
 }
 
 impl Evidence {
@@ -35,13 +36,26 @@ impl Evidence {
 pub struct Correlator {
     evidence: Evidence,
     duplicates: u64,
+    /// One copy of each repeated text (accounts, regions, principals, image ids...): a batch
+    /// run keeps every launch until the end, and these repeat across thousands of them.
+    #[serde(skip)]
+    strings: HashSet<Arc<str>>,
+}
+
+fn intern(strings: &mut HashSet<Arc<str>>, s: &mut Arc<str>) {
+    match strings.get(s) {
+        Some(shared) => *s = Arc::clone(shared),
+        None => {
+            strings.insert(Arc::clone(s));
+        }
+    }
 }
 
 impl Correlator {
     /// Takes one event. Returns false for a duplicate `eventID`, which is counted and
     /// dropped; of the copies, the one in the first log object by name is kept, so that
     /// `source_objects` does not depend on the order files were read in.
-    pub fn add(&mut self, event: Event) -> bool {
+    pub fn add(&mut self, mut event: Event) -> bool {
         let map = match &event.kind {
             EventKind::Launch(l) if !l.instances.is_empty() => &mut self.evidence.launches,
             EventKind::Kms(k) if rules::ebs_kms_launch::is_evidence(&event, k) => {
@@ -51,6 +65,28 @@ impl Correlator {
         };
         match map.entry(event.event_id.clone()) {
             Entry::Vacant(v) => {
+                let strings = &mut self.strings;
+                for s in [
+                    &mut event.account_id,
+                    &mut event.region,
+                    &mut event.principal_arn,
+                ] {
+                    intern(strings, s);
+                }
+                if let Some(s) = &mut event.invoked_by {
+                    intern(strings, s);
+                }
+                if let EventKind::Launch(l) = &mut event.kind {
+                    intern(strings, &mut l.event_name);
+                    for i in &mut l.instances {
+                        for s in [&mut i.image_id, &mut i.instance_type]
+                            .into_iter()
+                            .flatten()
+                        {
+                            intern(strings, s);
+                        }
+                    }
+                }
                 v.insert(event);
                 true
             }

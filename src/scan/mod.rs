@@ -120,7 +120,7 @@ mod tests {
         );
         let s = scan(&doc);
         assert_eq!((s.records, s.candidates, s.events.len()), (3, 1, 1));
-        assert_eq!(s.events[0].event_id, "r1");
+        assert_eq!(&*s.events[0].event_id, "r1");
     }
 
     #[test]

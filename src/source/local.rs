@@ -53,7 +53,8 @@ fn walk(
         } else if !looks_like_log(&path) {
             stats.ignored += 1;
         } else if admit(&path.to_string_lossy().replace('\\', "/"), filter, stats) {
-            out.push(ObjectRef::Local(path));
+            // Exact capacity: the listing is held for the whole scan.
+            out.push(ObjectRef::Local(path.into_boxed_path().into_path_buf()));
         }
     }
     Ok(())

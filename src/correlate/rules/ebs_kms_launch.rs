@@ -161,8 +161,8 @@ impl<'a> Index<'a> {
     /// The launches by the denial's principal shortly before it: the latest such record.
     fn by_principal_near(&self, d: &Event) -> Option<&'a Event> {
         let list = self.by_principal.get(&(
-            d.account_id.as_str(),
-            d.region.as_str(),
+            &*d.account_id,
+            &*d.region,
             principal_key(&d.principal_arn),
         ))?;
         // The latest launch at or before the window's end, if it is inside the window; of
@@ -257,15 +257,15 @@ type Resolution<'a> = (RowKey, MatchKind, Option<LaunchRef<'a>>, Option<&'a Even
 
 fn instance_key(d: &Event, instance: &str) -> RowKey {
     RowKey::Instance {
-        account: d.account_id.clone(),
-        region: d.region.clone(),
+        account: d.account_id.to_string(),
+        region: d.region.to_string(),
         instance: instance.to_string(),
     }
 }
 
 fn resolve<'a>(index: &Index<'a>, d: &'a Event) -> Vec<Resolution<'a>> {
     let call = kms(d);
-    let place = |iid: &'a str| (d.account_id.as_str(), d.region.as_str(), iid);
+    let place = |iid: &'a str| (&*d.account_id, &*d.region, iid);
     if let Some(iid) = call.instance_id.as_deref() {
         let launch = index.by_instance.get(&place(iid)).copied();
         let kind = if launch.is_some() {
@@ -309,9 +309,9 @@ fn resolve<'a>(index: &Index<'a>, d: &'a Event) -> Vec<Resolution<'a>> {
         }
     }
     let group = RowKey::Group {
-        account: d.account_id.clone(),
-        region: d.region.clone(),
-        principal: d.principal_arn.clone(),
+        account: d.account_id.to_string(),
+        region: d.region.to_string(),
+        principal: d.principal_arn.to_string(),
         key: call.key_arn.clone().unwrap_or_default(),
         window: d.time_ms.div_euclid(GROUP_WINDOW_MS),
     };
@@ -359,7 +359,8 @@ fn assemble(index: &Index, key: RowKey, row: Row) -> Finding {
     if let Some(l) = launch {
         objects.insert(l.event.object.to_string());
     }
-    let mut kms_event_ids: Vec<String> = row.denials.iter().map(|d| d.event_id.clone()).collect();
+    let mut kms_event_ids: Vec<String> =
+        row.denials.iter().map(|d| d.event_id.to_string()).collect();
     kms_event_ids.sort();
     kms_event_ids.dedup();
 
@@ -377,29 +378,29 @@ fn assemble(index: &Index, key: RowKey, row: Row) -> Finding {
     });
     Finding {
         finding_id: key.finding_id(),
-        account_id: first.account_id.clone(),
-        region: first.region.clone(),
+        account_id: first.account_id.to_string(),
+        region: first.region.to_string(),
         instance_id,
         cause,
         denial_reason,
         kms_operation: call.operation.clone(),
         kms_error_code: call.error_code.clone().unwrap_or_default(),
         kms_error_message: call.error_message.clone(),
-        denied_principal_arn: first.principal_arn.clone(),
+        denied_principal_arn: first.principal_arn.to_string(),
         kms_key_arn,
         volume_ids: volumes.into_iter().collect(),
         first_denied_at: first.time_ms,
         denial_count: kms_event_ids.len() as i64,
         kms_event_ids,
         launch_event: launch.map(|l| l.launch_name.to_string()),
-        launch_event_id: launch.map(|l| l.event.event_id.clone()),
+        launch_event_id: launch.map(|l| l.event.event_id.to_string()),
         launched_at: launch.map(|l| l.event.time_ms),
         launched_by_arn: launch
-            .map(|l| l.event.principal_arn.clone())
+            .map(|l| l.event.principal_arn.to_string())
             .filter(|a| !a.is_empty()),
-        launched_via: launch.and_then(|l| l.event.invoked_by.clone()),
-        image_id: launch.and_then(|l| l.instance.image_id.clone()),
-        instance_type: launch.and_then(|l| l.instance.instance_type.clone()),
+        launched_via: launch.and_then(|l| l.event.invoked_by.as_deref().map(str::to_string)),
+        image_id: launch.and_then(|l| l.instance.image_id.as_deref().map(str::to_string)),
+        instance_type: launch.and_then(|l| l.instance.instance_type.as_deref().map(str::to_string)),
         match_kind: row.match_kind,
         remediation,
         source_objects: objects.into_iter().collect(),
