@@ -56,34 +56,40 @@ impl Decoder {
         }
     }
 
-    /// Decodes `raw` into `out` (cleared first). `object` names the source in errors.
+    /// Decodes `raw` whole into `out` (for callers that want the bytes, not a scan): `open`,
+    /// then a stream read to its end under the same cap. `object` names the source in errors.
     pub fn decode(
         &mut self,
         object: &str,
         raw: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), ObjectError> {
-        out.clear();
-        match sniff(raw) {
-            Some(Encoding::Json) => {
-                if raw.len() as u64 > self.max_bytes {
+        let max = self.max_bytes;
+        let mut whole = Vec::new();
+        match self.open(object, raw, &mut whole)? {
+            Decoded::Whole(bytes) => {
+                out.clear();
+                out.extend_from_slice(bytes);
+            }
+            Decoded::Stream(reader) => {
+                out.clear();
+                reader
+                    .take(max + 1)
+                    .read_to_end(out)
+                    .map_err(|e| ObjectError::Gzip {
+                        object: object.to_string(),
+                        detail: e.to_string(),
+                    })?;
+                if out.len() as u64 > max {
+                    out.clear();
                     return Err(ObjectError::TooLarge {
                         object: object.to_string(),
-                        limit: self.max_bytes,
+                        limit: max,
                     });
                 }
-                out.extend_from_slice(raw);
-                Ok(())
             }
-            Some(Encoding::Gzip) => {
-                if self.whole_buffer(raw, out) {
-                    return Ok(());
-                }
-                out.clear();
-                self.streaming(object, raw, out)
-            }
-            None => Err(self.not_a_log(object, raw)),
         }
+        Ok(())
     }
 
     /// Decodes `raw` for scanning: plain JSON as it is, gzip whole into `out` when its
@@ -104,11 +110,7 @@ impl Decoder {
             }
             Some(Encoding::Json) => Ok(Decoded::Whole(raw)),
             Some(Encoding::Gzip) => {
-                let small = raw.len() >= 8
-                    && u64::from(u32::from_le_bytes(
-                        raw[raw.len() - 4..].try_into().expect("4 bytes"),
-                    )) <= WHOLE_BUFFER_LIMIT;
-                if small && self.whole_buffer(raw, out) {
+                if self.whole_buffer(raw, out) {
                     Ok(Decoded::Whole(out))
                 } else {
                     out.clear();
@@ -132,8 +134,9 @@ impl Decoder {
         }
     }
 
-    /// The libdeflate path. Returns false when the trailer cannot be trusted or the data does
-    /// not decode as one member of exactly that size; the caller then streams.
+    /// The libdeflate path. Returns false when the trailer cannot be trusted, claims more than
+    /// `WHOLE_BUFFER_LIMIT`, or the data does not decode as one member of exactly that size;
+    /// the caller then streams.
     fn whole_buffer(&mut self, raw: &[u8], out: &mut Vec<u8>) -> bool {
         let Some(trailer) = raw.len().checked_sub(8).map(|at| &raw[at..]) else {
             return false;
@@ -141,7 +144,8 @@ impl Decoder {
         let isize = u64::from(u32::from_le_bytes(
             trailer[4..].try_into().expect("4 bytes"),
         ));
-        let plausible = isize <= self.max_bytes && isize <= raw.len() as u64 * MAX_DEFLATE_RATIO;
+        let plausible = isize <= self.max_bytes.min(WHOLE_BUFFER_LIMIT)
+            && isize <= raw.len() as u64 * MAX_DEFLATE_RATIO;
         if !plausible {
             return false;
         }
@@ -150,23 +154,6 @@ impl Decoder {
         self.inflater
             .gzip_member(raw, out, isize as usize)
             .is_some_and(|m| m.input_used == raw.len() && m.output_len as u64 == isize)
-    }
-
-    fn streaming(&self, object: &str, raw: &[u8], out: &mut Vec<u8>) -> Result<(), ObjectError> {
-        let mut reader = flate2::read::MultiGzDecoder::new(raw).take(self.max_bytes + 1);
-        reader.read_to_end(out).map_err(|e| ObjectError::Gzip {
-            object: object.to_string(),
-            detail: e.to_string(),
-        })?;
-        if out.len() as u64 > self.max_bytes {
-            out.clear();
-            out.shrink_to(0);
-            return Err(ObjectError::TooLarge {
-                object: object.to_string(),
-                limit: self.max_bytes,
-            });
-        }
-        Ok(())
     }
 }
 

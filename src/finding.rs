@@ -38,6 +38,20 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// Sorts findings in report order: account, region, first denial, instance, id.
+    pub fn sort(findings: &mut [Finding]) {
+        fn key(f: &Finding) -> (&str, &str, i64, Option<&str>, &str) {
+            (
+                &f.account_id,
+                &f.region,
+                f.first_denied_at,
+                f.instance_id.as_deref(),
+                &f.finding_id,
+            )
+        }
+        findings.sort_by(|a, b| key(a).cmp(&key(b)));
+    }
+
     /// The `dt` partition: the UTC date of the first denial.
     pub fn dt(&self) -> String {
         crate::timefmt::date(self.first_denied_at)

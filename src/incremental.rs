@@ -17,7 +17,7 @@ use chrono::{Days, Utc};
 
 use crate::error::RunError;
 use crate::finding::Finding;
-use crate::pipeline::{ScanStats, scan_local, scan_mixed};
+use crate::pipeline::{ScanStats, scan};
 use crate::sink::output::write_partition;
 use crate::source::layout::{self, KeyKind};
 use crate::source::s3::S3Client;
@@ -120,33 +120,26 @@ pub fn run(
         newest_delivery_ms,
         ..IncrementalReport::default()
     };
-    let mut new = Vec::new();
-    for (object, name) in objects.into_iter().zip(&names) {
+    let (mut new, mut new_names) = (Vec::new(), Vec::new());
+    for (object, name) in objects.into_iter().zip(names.iter()) {
         if state.is_processed(name) {
             report.already_processed += 1;
         } else {
             report.late_files += u64::from(state.knows_folder(name));
             new.push(object);
+            new_names.push(name.as_str());
         }
     }
 
     let mut correlator = std::mem::take(&mut state.correlator);
     let listed = new.len() as u64;
     let mut progress = |s: &ScanStats| progress(s, listed);
-    let (stats, failures) = match s3 {
-        Some(s3) if new.iter().any(|o| o.is_s3()) => {
-            scan_mixed(&new, s3, &job.opts, &mut correlator, &mut progress)?
-        }
-        _ => scan_local(&new, &job.opts, &mut correlator, &mut progress)?,
-    };
+    let (stats, failures) = scan(&new, s3, &job.opts, &mut correlator, &mut progress)?;
 
     // Objects that failed are not remembered: the next run tries them again.
     let failed: HashSet<&str> = failures.iter().map(|f| f.object()).collect();
-    for object in &new {
-        let name = object.name();
-        if !failed.contains(name.as_str()) {
-            state.mark_processed(&name, date_of(&name));
-        }
+    for name in new_names.iter().filter(|n| !failed.contains(**n)) {
+        state.mark_processed(name, date_of(name));
     }
 
     let newest_event = correlator.evidence().events().map(|e| e.time_ms).max();
@@ -191,14 +184,7 @@ pub fn run(
     };
     let mut findings = replayed;
     findings.extend(deliver(job, &mut state, &mut store, s3)?);
-    findings.sort_by(|a, b| {
-        (&a.account_id, &a.region, a.first_denied_at, &a.instance_id).cmp(&(
-            &b.account_id,
-            &b.region,
-            b.first_denied_at,
-            &b.instance_id,
-        ))
-    });
+    Finding::sort(&mut findings);
     report.state_objects = state.objects_remembered() as u64;
     report.state_bytes = state.to_bytes().len() as u64;
     let duplicates = state.correlator.duplicates();

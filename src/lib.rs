@@ -141,12 +141,13 @@ impl Job {
         let listed = objects.len() as u64;
         let mut correlator = Correlator::default();
         let mut progress = |s: &ScanStats| progress(s, listed);
-        let (stats, failures) = match &s3 {
-            Some(s3) if objects.iter().any(ObjectRef::is_s3) => {
-                pipeline::scan_mixed(&objects, s3, &self.opts, &mut correlator, &mut progress)?
-            }
-            _ => pipeline::scan_local(&objects, &self.opts, &mut correlator, &mut progress)?,
-        };
+        let (stats, failures) = pipeline::scan(
+            &objects,
+            s3.as_ref(),
+            &self.opts,
+            &mut correlator,
+            &mut progress,
+        )?;
         let findings = correlator.findings();
         let written = match &self.out {
             Some(target) => sink::output::write_findings(target, &findings, s3.as_ref())?,

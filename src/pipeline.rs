@@ -186,13 +186,13 @@ pub enum Input<'a> {
 
 impl Worker {
     /// Reads (or takes) one input's bytes and processes them.
-    fn input(&mut self, input: Input<'_>, max_file_bytes: u64) -> ObjectDone {
+    fn input(&mut self, input: Input<'_>) -> ObjectDone {
         match input {
             Input::Read(object) => {
                 let name: Arc<str> = Arc::from(object.name());
                 // The read buffer is reused from file to file, like the decode buffer.
                 let mut raw = std::mem::take(&mut self.raw);
-                let done = match local::read_into(object, max_file_bytes, &mut raw) {
+                let done = match local::read_into(object, self.max_file_bytes, &mut raw) {
                     Ok(()) => self.process(name, &raw),
                     Err(e) => ObjectDone::failed(name, e),
                 };
@@ -262,7 +262,7 @@ pub fn scan_with<'a>(
                     let slot = rayon::current_thread_index().unwrap_or(0) % slots.len();
                     let mut slot = slots[slot].lock().expect("a worker panicked");
                     let (worker, batch) = &mut *slot;
-                    batch.push(worker.input(input, opts.max_file_bytes));
+                    batch.push(worker.input(input));
                     // Results go to the correlator thread in batches: one wake-up per
                     // BATCH files instead of one per file.
                     if batch.len() >= BATCH {
@@ -291,6 +291,23 @@ pub fn scan_with<'a>(
 
 /// Finished files sent to the correlator thread at once.
 const BATCH: usize = 16;
+
+/// Scans `objects` into the correlator: through the S3 client when any is on S3, else from
+/// local files only.
+pub fn scan(
+    objects: &[ObjectRef],
+    s3: Option<&S3Client>,
+    opts: &ScanOptions,
+    correlator: &mut Correlator,
+    progress: &mut dyn FnMut(&ScanStats),
+) -> Result<(ScanStats, Vec<Failure>), RunError> {
+    match s3 {
+        Some(s3) if objects.iter().any(ObjectRef::is_s3) => {
+            scan_mixed(objects, s3, opts, correlator, progress)
+        }
+        _ => scan_local(objects, opts, correlator, progress),
+    }
+}
 
 /// Scans local objects (files, stdin) into the correlator.
 pub fn scan_local(

@@ -113,22 +113,7 @@ impl Correlator {
     /// instance.
     pub fn findings(&self) -> Vec<Finding> {
         let mut all = rules::run_all(&self.evidence);
-        all.sort_by(|a, b| {
-            (
-                &a.account_id,
-                &a.region,
-                a.first_denied_at,
-                &a.instance_id,
-                &a.finding_id,
-            )
-                .cmp(&(
-                    &b.account_id,
-                    &b.region,
-                    b.first_denied_at,
-                    &b.instance_id,
-                    &b.finding_id,
-                ))
-        });
+        Finding::sort(&mut all);
         all
     }
 

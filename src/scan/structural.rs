@@ -56,72 +56,80 @@ fn any_needle(buf: &[u8], base: usize, mut bits: u64) -> bool {
     false
 }
 
+/// The masks of one block from vectors of `$width` bytes, written once for SSE2 and AVX2:
+/// the intrinsics differ only in their names and lane width.
+#[cfg(target_arch = "x86_64")]
+macro_rules! block_masks {
+    ($block:expr, $width:literal, $vec:ty, $bits:ty, $load:ident, $set1:ident, $cmpeq:ident,
+     $or:ident, $and:ident, $zero:ident, $movemask:ident) => {{
+        let block: &[u8; 65] = $block;
+        let mut m = Masks::default();
+        for i in 0..64 / $width {
+            // SAFETY: the caller made sure the CPU has these instructions; the loads read
+            // `$width` bytes at offsets up to 65 - `$width` inside `block`.
+            unsafe {
+                let v: $vec = $load(block.as_ptr().add($width * i).cast());
+                let next: $vec = $load(block.as_ptr().add($width * i + 1).cast());
+                let mut pair = $zero();
+                for (needle, off) in ANCHORS {
+                    let first = $cmpeq(v, $set1(needle[off] as i8));
+                    let second = $cmpeq(next, $set1(needle[off + 1] as i8));
+                    pair = $or(pair, $and(first, second));
+                }
+                // `{`/`[` and `}`/`]` differ only in bit 0x20: one compare finds both.
+                let folded = $or(v, $set1(0x20));
+                let bits = |c: u8, x: $vec| $movemask($cmpeq(x, $set1(c as i8))) as $bits as u64;
+                let shift = $width * i;
+                m.quote |= bits(b'"', v) << shift;
+                m.backslash |= bits(b'\\', v) << shift;
+                m.open |= bits(b'{', folded) << shift;
+                m.close |= bits(b'}', folded) << shift;
+                m.u |= bits(b'u', v) << shift;
+                m.pair |= ($movemask(pair) as $bits as u64) << shift;
+            }
+        }
+        m
+    }};
+}
+
+/// SSE2, part of the x86_64 baseline.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn masks(block: &[u8; 65]) -> Masks {
     use std::arch::x86_64::*;
-    let mut m = Masks::default();
-    for i in 0..4 {
-        // SAFETY: SSE2 is part of the x86_64 baseline; the loads read 16 bytes at offsets
-        // up to 49 inside the 65 of `block`.
-        unsafe {
-            let v = _mm_loadu_si128(block.as_ptr().add(16 * i).cast());
-            let next = _mm_loadu_si128(block.as_ptr().add(16 * i + 1).cast());
-            let mut pair = _mm_setzero_si128();
-            for (needle, off) in ANCHORS {
-                let first = _mm_cmpeq_epi8(v, _mm_set1_epi8(needle[off] as i8));
-                let second = _mm_cmpeq_epi8(next, _mm_set1_epi8(needle[off + 1] as i8));
-                pair = _mm_or_si128(pair, _mm_and_si128(first, second));
-            }
-            // `{`/`[` and `}`/`]` differ only in bit 0x20: one compare finds both of a pair.
-            let folded = _mm_or_si128(v, _mm_set1_epi8(0x20));
-            let bits = |c: u8, x: __m128i| {
-                _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(c as i8))) as u16 as u64
-            };
-            let shift = 16 * i;
-            m.quote |= bits(b'"', v) << shift;
-            m.backslash |= bits(b'\\', v) << shift;
-            m.open |= bits(b'{', folded) << shift;
-            m.close |= bits(b'}', folded) << shift;
-            m.u |= bits(b'u', v) << shift;
-            m.pair |= (_mm_movemask_epi8(pair) as u16 as u64) << shift;
-        }
-    }
-    m
+    block_masks!(
+        block,
+        16,
+        __m128i,
+        u16,
+        _mm_loadu_si128,
+        _mm_set1_epi8,
+        _mm_cmpeq_epi8,
+        _mm_or_si128,
+        _mm_and_si128,
+        _mm_setzero_si128,
+        _mm_movemask_epi8
+    )
 }
 
-/// The same masks from 32-byte AVX2 loads (half the instructions of SSE2).
+/// The same masks from 32-byte AVX2 vectors (half the instructions of SSE2).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn masks_avx2(block: &[u8; 65]) -> Masks {
     use std::arch::x86_64::*;
-    let mut m = Masks::default();
-    for i in 0..2 {
-        // SAFETY: the caller checked AVX2; the loads read 32 bytes at offsets up to 33
-        // inside the 65 of `block`.
-        unsafe {
-            let v = _mm256_loadu_si256(block.as_ptr().add(32 * i).cast());
-            let next = _mm256_loadu_si256(block.as_ptr().add(32 * i + 1).cast());
-            let mut pair = _mm256_setzero_si256();
-            for (needle, off) in ANCHORS {
-                let first = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(needle[off] as i8));
-                let second = _mm256_cmpeq_epi8(next, _mm256_set1_epi8(needle[off + 1] as i8));
-                pair = _mm256_or_si256(pair, _mm256_and_si256(first, second));
-            }
-            let folded = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
-            let bits = |c: u8, x: __m256i| {
-                _mm256_movemask_epi8(_mm256_cmpeq_epi8(x, _mm256_set1_epi8(c as i8))) as u32 as u64
-            };
-            let shift = 32 * i;
-            m.quote |= bits(b'"', v) << shift;
-            m.backslash |= bits(b'\\', v) << shift;
-            m.open |= bits(b'{', folded) << shift;
-            m.close |= bits(b'}', folded) << shift;
-            m.u |= bits(b'u', v) << shift;
-            m.pair |= (_mm256_movemask_epi8(pair) as u32 as u64) << shift;
-        }
-    }
-    m
+    block_masks!(
+        block,
+        32,
+        __m256i,
+        u32,
+        _mm256_loadu_si256,
+        _mm256_set1_epi8,
+        _mm256_cmpeq_epi8,
+        _mm256_or_si256,
+        _mm256_and_si256,
+        _mm256_setzero_si256,
+        _mm256_movemask_epi8
+    )
 }
 
 #[cfg(not(target_arch = "x86_64"))]

@@ -77,6 +77,11 @@ pub struct ListingStats {
 }
 
 impl ListingStats {
+    /// Everything the listing passed over.
+    pub fn skipped(&self) -> u64 {
+        self.digest_skipped + self.insight_skipped + self.filtered_out + self.ignored
+    }
+
     /// Adds another listing's counts (one source of several, one folder of a walk).
     pub fn add(&mut self, o: &ListingStats) {
         self.digest_skipped += o.digest_skipped;

@@ -79,6 +79,21 @@ fn call(
     )
 }
 
+/// A CreateGrant that EC2 made for `principal` and KMS denied, with no request parameters
+/// (so no instance or volume to go by).
+fn launcher_denial(id: &str, t: i64, principal: &str) -> Event {
+    call(
+        id,
+        t,
+        principal,
+        Some("ec2-frontend-api.amazonaws.com"),
+        "CreateGrant",
+        Some("AccessDenied"),
+        None,
+        &[],
+    )
+}
+
 fn findings(events: Vec<Event>) -> Vec<Finding> {
     let mut c = Correlator::default();
     for e in events {
@@ -173,16 +188,7 @@ fn principal_time_window_uses_the_role_not_the_session() {
     let other = "arn:aws:sts::111122223333:assumed-role/AWSServiceRoleForAutoScaling/Other";
     let f = findings(vec![
         run("r", T0, asg, Some("autoscaling.amazonaws.com"), &[IID]),
-        call(
-            "k",
-            T0 + 8_000,
-            other,
-            Some("ec2-frontend-api.amazonaws.com"),
-            "CreateGrant",
-            Some("AccessDenied"),
-            None,
-            &[],
-        ),
+        launcher_denial("k", T0 + 8_000, other),
     ]);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].match_kind, MatchKind::PrincipalTimeWindow);
@@ -196,16 +202,7 @@ fn principal_time_window_uses_the_role_not_the_session() {
 fn launches_outside_the_window_do_not_match() {
     let f = findings(vec![
         run("r", T0, ALICE, None, &[IID]),
-        call(
-            "k",
-            T0 + WINDOW_BEFORE_MS + 1,
-            ALICE,
-            Some("ec2-frontend-api.amazonaws.com"),
-            "CreateGrant",
-            Some("AccessDenied"),
-            None,
-            &[],
-        ),
+        launcher_denial("k", T0 + WINDOW_BEFORE_MS + 1, ALICE),
     ]);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].match_kind, MatchKind::Unmatched);
@@ -233,36 +230,9 @@ fn unmatched_infrastructure_denial_keeps_its_instance() {
 #[test]
 fn group_rows_split_by_five_minute_window() {
     let f = findings(vec![
-        call(
-            "a",
-            T0,
-            ALICE,
-            Some("ec2-frontend-api.amazonaws.com"),
-            "CreateGrant",
-            Some("AccessDenied"),
-            None,
-            &[],
-        ),
-        call(
-            "b",
-            T0 + 60_000,
-            ALICE,
-            Some("ec2-frontend-api.amazonaws.com"),
-            "CreateGrant",
-            Some("AccessDenied"),
-            None,
-            &[],
-        ),
-        call(
-            "c",
-            T0 + GROUP_WINDOW_MS,
-            ALICE,
-            Some("ec2-frontend-api.amazonaws.com"),
-            "CreateGrant",
-            Some("AccessDenied"),
-            None,
-            &[],
-        ),
+        launcher_denial("a", T0, ALICE),
+        launcher_denial("b", T0 + 60_000, ALICE),
+        launcher_denial("c", T0 + GROUP_WINDOW_MS, ALICE),
     ]);
     assert_eq!(f.iter().map(|f| f.denial_count).collect::<Vec<_>>(), [2, 1]);
     assert_ne!(f[0].finding_id, f[1].finding_id);
@@ -351,16 +321,7 @@ fn finding_ids_are_stable_and_order_independent() {
                 Some(IID),
                 &["vol-a"],
             ),
-            call(
-                "x",
-                T0,
-                ALICE,
-                Some("ec2-frontend-api.amazonaws.com"),
-                "CreateGrant",
-                Some("AccessDenied"),
-                None,
-                &[],
-            ),
+            launcher_denial("x", T0, ALICE),
         ]
     };
     let mut reversed = evs();
@@ -395,16 +356,7 @@ fn principal_window_picks_the_latest_launch_before_the_denial() {
             Some("autoscaling.amazonaws.com"),
             &[later],
         ),
-        call(
-            "k",
-            T0 + 70_000,
-            asg,
-            Some("ec2-frontend-api.amazonaws.com"),
-            "CreateGrant",
-            Some("AccessDenied"),
-            None,
-            &[],
-        ),
+        launcher_denial("k", T0 + 70_000, asg),
     ]);
     assert_eq!(f.len(), 1);
     assert_eq!(
