@@ -202,7 +202,7 @@ fn scan(c: &mut Criterion, inputs: &Inputs) {
         let mut worker = Worker::new(MAX_FILE_BYTES);
         b.iter(|| {
             for raw in &inputs.raws {
-                let done = worker.process(Arc::clone(&inputs.object), raw);
+                let done = worker.process(0, Arc::clone(&inputs.object), raw);
                 black_box(done.result.expect("scan").events.len());
             }
         })

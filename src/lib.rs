@@ -28,6 +28,7 @@ pub mod timefmt;
 use std::path::PathBuf;
 
 use correlate::Correlator;
+use correlate::settle::Settler;
 use error::RunError;
 use finding::Finding;
 use pipeline::{Failure, ScanOptions, ScanStats};
@@ -137,18 +138,24 @@ impl Job {
         if let Some(inc) = &self.incremental {
             return incremental::run(self, inc, s3.as_ref(), progress);
         }
-        let (objects, listing) = self.list_filtered(&self.key_filter(), s3.as_ref())?;
+        let (mut objects, listing) = self.list_filtered(&self.key_filter(), s3.as_ref())?;
         let listed = objects.len() as u64;
+        // Oldest delivery first, so that evidence can be settled and let go on the way.
+        let delivery = source::order::sort_by_delivery(&mut objects);
+        let mut settler =
+            (self.opts.horizon_ms > 0).then(|| Settler::new(self.opts.horizon_ms, delivery));
         let mut correlator = Correlator::default();
         let mut progress = |s: &ScanStats| progress(s, listed);
-        let (stats, failures) = pipeline::scan(
-            &objects,
-            s3.as_ref(),
-            &self.opts,
-            &mut correlator,
-            &mut progress,
-        )?;
-        let findings = correlator.findings();
+        let target = pipeline::Target {
+            correlator: &mut correlator,
+            settler: settler.as_mut(),
+        };
+        let (stats, failures) =
+            pipeline::scan(&objects, s3.as_ref(), &self.opts, target, &mut progress)?;
+        let findings = match settler {
+            Some(settler) => settler.finish(&correlator),
+            None => correlator.findings(),
+        };
         let written = match &self.out {
             Some(target) => sink::output::write_findings(target, &findings, s3.as_ref())?,
             None => Vec::new(),

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::correlate::Correlator;
+use crate::correlate::settle::Settler;
 use crate::decode::{Decoded, Decoder};
 use crate::error::{ObjectError, RunError};
 use crate::event::Event;
@@ -31,7 +32,13 @@ pub struct ScanOptions {
     pub until_ms: Option<i64>,
     pub accounts: Vec<String>,
     pub regions: Vec<String>,
+    /// Batch runs: how far (ms) behind the delivery watermark a finding is settled and its
+    /// evidence let go (see `correlate::settle`); 0 keeps everything to the end.
+    pub horizon_ms: i64,
 }
+
+/// The default settling horizon: a day, as CloudTrail's docs suggest for late deliveries.
+pub const DEFAULT_HORIZON_MS: i64 = 86_400_000;
 
 impl Default for ScanOptions {
     fn default() -> Self {
@@ -42,6 +49,7 @@ impl Default for ScanOptions {
             until_ms: None,
             accounts: Vec::new(),
             regions: Vec::new(),
+            horizon_ms: DEFAULT_HORIZON_MS,
         }
     }
 }
@@ -65,6 +73,10 @@ pub struct ScanStats {
     pub records: u64,
     pub candidates: u64,
     pub records_skipped: u64,
+    /// The most events the correlator held at once (launches and KMS evidence).
+    pub evidence_peak: u64,
+    /// Findings a settler set aside before the end of the scan.
+    pub findings_settled: u64,
     pub elapsed: Duration,
 }
 
@@ -92,7 +104,7 @@ impl Worker {
     }
 
     /// Decodes and scans one object's raw bytes into what the correlator thread needs.
-    pub fn process(&mut self, name: Arc<str>, raw: &[u8]) -> ObjectDone {
+    pub fn process(&mut self, seq: usize, name: Arc<str>, raw: &[u8]) -> ObjectDone {
         let not_a_log = |e: &dyn std::fmt::Display| ObjectError::NotCloudTrail {
             object: name.to_string(),
             detail: e.to_string(),
@@ -124,6 +136,7 @@ impl Worker {
             Err(e) => (Err(e), 0),
         };
         ObjectDone {
+            seq,
             name,
             bytes_in: raw.len() as u64,
             bytes_decoded,
@@ -134,23 +147,41 @@ impl Worker {
 
 /// One object's outcome, as sent to the correlator thread.
 pub struct ObjectDone {
+    /// The object's position in the listing being scanned.
+    pub seq: usize,
     pub name: Arc<str>,
     pub bytes_in: u64,
     pub bytes_decoded: u64,
     pub result: Result<FileScan, ObjectError>,
 }
 
+/// Where the scan's events go: the correlator, and in a batch run the settler that lets
+/// it forget what no file still to come can change.
+pub struct Target<'a> {
+    pub correlator: &'a mut Correlator,
+    pub settler: Option<&'a mut Settler>,
+}
+
+impl<'a> From<&'a mut Correlator> for Target<'a> {
+    fn from(correlator: &'a mut Correlator) -> Self {
+        Self {
+            correlator,
+            settler: None,
+        }
+    }
+}
+
 /// Takes finished objects on the correlator thread: counts them, reports bad records and
 /// files, and hands the events that pass the filters to the correlator.
-pub struct Collector<'a> {
-    pub opts: &'a ScanOptions,
-    pub correlator: &'a mut Correlator,
-    pub stats: ScanStats,
-    pub failures: Vec<Failure>,
+struct Collector<'a> {
+    opts: &'a ScanOptions,
+    target: Target<'a>,
+    stats: ScanStats,
+    failures: Vec<Failure>,
 }
 
 impl Collector<'_> {
-    pub fn take(&mut self, done: ObjectDone) {
+    fn take(&mut self, done: ObjectDone) {
         self.stats.bytes_in += done.bytes_in;
         match done.result {
             Ok(scan) => {
@@ -164,7 +195,7 @@ impl Collector<'_> {
                 }
                 for e in scan.events {
                     if self.opts.keeps(&e) {
-                        self.correlator.add(e);
+                        self.target.correlator.add(e);
                     }
                 }
             }
@@ -174,13 +205,27 @@ impl Collector<'_> {
                 self.failures.push(e);
             }
         }
+        if let Some(settler) = &mut self.target.settler {
+            settler.done(done.seq);
+        }
+    }
+
+    /// Lets the settler catch up with the objects taken so far.
+    fn settle(&mut self) {
+        let held = self.target.correlator.evidence().len() as u64;
+        self.stats.evidence_peak = self.stats.evidence_peak.max(held);
+        if let Some(settler) = &mut self.target.settler {
+            settler.advance(self.target.correlator);
+            self.stats.findings_settled = settler.settled() as u64;
+        }
     }
 }
 
 /// What a worker is handed: an object to read itself (a local file, stdin), or one whose
 /// bytes the S3 client has already fetched.
 pub enum Input<'a> {
-    Read(&'a ObjectRef),
+    /// An object and its position in the listing.
+    Read(usize, &'a ObjectRef),
     Fetched(Fetched),
 }
 
@@ -188,13 +233,13 @@ impl Worker {
     /// Reads (or takes) one input's bytes and processes them.
     fn input(&mut self, input: Input<'_>) -> ObjectDone {
         match input {
-            Input::Read(object) => {
+            Input::Read(seq, object) => {
                 let name: Arc<str> = Arc::from(object.name());
                 // The read buffer is reused from file to file, like the decode buffer.
                 let mut raw = std::mem::take(&mut self.raw);
                 let done = match local::read_into(object, self.max_file_bytes, &mut raw) {
-                    Ok(()) => self.process(name, &raw),
-                    Err(e) => ObjectDone::failed(name, e),
+                    Ok(()) => self.process(seq, name, &raw),
+                    Err(e) => ObjectDone::failed(seq, name, e),
                 };
                 // A rare huge file should not pin its buffer for the rest of the run.
                 if raw.capacity() <= crate::decode::WHOLE_BUFFER_LIMIT as usize {
@@ -205,8 +250,8 @@ impl Worker {
             Input::Fetched(mut f) => {
                 let raw = std::mem::replace(&mut f.bytes, Ok(Vec::new()));
                 let done = match raw {
-                    Ok(raw) => self.process(f.name.clone(), &raw),
-                    Err(e) => ObjectDone::failed(f.name.clone(), e),
+                    Ok(raw) => self.process(f.seq, f.name.clone(), &raw),
+                    Err(e) => ObjectDone::failed(f.seq, f.name.clone(), e),
                 };
                 // Only now is the object's share of the fetch budget given back.
                 drop(f);
@@ -217,8 +262,9 @@ impl Worker {
 }
 
 impl ObjectDone {
-    fn failed(name: Arc<str>, e: ObjectError) -> Self {
+    fn failed(seq: usize, name: Arc<str>, e: ObjectError) -> Self {
         ObjectDone {
+            seq,
             name,
             bytes_in: 0,
             bytes_decoded: 0,
@@ -227,12 +273,12 @@ impl ObjectDone {
     }
 }
 
-/// Runs `inputs` through the workers into the correlator. `progress` is called on the
-/// correlator thread after each object with the stats so far.
+/// Runs `inputs` through the workers into the target. `progress` is called on the
+/// correlator thread after each batch of objects with the stats so far.
 pub fn scan_with<'a>(
     inputs: impl ParallelIterator<Item = Input<'a>>,
     opts: &ScanOptions,
-    correlator: &mut Correlator,
+    target: Target<'_>,
     progress: &mut dyn FnMut(&ScanStats),
 ) -> Result<(ScanStats, Vec<Failure>), RunError> {
     let started = Instant::now();
@@ -244,7 +290,7 @@ pub fn scan_with<'a>(
     let (tx, rx) = sync_channel::<Vec<ObjectDone>>(threads * 4);
     let mut collector = Collector {
         opts,
-        correlator,
+        target,
         stats: ScanStats::default(),
         failures: Vec::new(),
     };
@@ -282,6 +328,7 @@ pub fn scan_with<'a>(
             for done in batch {
                 collector.take(done);
             }
+            collector.settle();
             progress(&collector.stats);
         }
     });
@@ -292,36 +339,40 @@ pub fn scan_with<'a>(
 /// Finished files sent to the correlator thread at once.
 const BATCH: usize = 16;
 
-/// Scans `objects` into the correlator: through the S3 client when any is on S3, else from
-/// local files only.
-pub fn scan(
+/// Scans `objects` into the target: through the S3 client when any is on S3, else from
+/// local files only. Objects are started in listing order (a settler relies on it).
+pub fn scan<'a>(
     objects: &[ObjectRef],
     s3: Option<&S3Client>,
     opts: &ScanOptions,
-    correlator: &mut Correlator,
+    target: impl Into<Target<'a>>,
     progress: &mut dyn FnMut(&ScanStats),
 ) -> Result<(ScanStats, Vec<Failure>), RunError> {
+    let target = target.into();
     match s3 {
         Some(s3) if objects.iter().any(ObjectRef::is_s3) => {
-            scan_mixed(objects, s3, opts, correlator, progress)
+            scan_mixed(objects, s3, opts, target, progress)
         }
-        _ => scan_local(objects, opts, correlator, progress),
+        _ => scan_local(objects, opts, target, progress),
     }
 }
 
-/// Scans local objects (files, stdin) into the correlator.
+/// Scans local objects (files, stdin) into the target.
 pub fn scan_local(
     objects: &[ObjectRef],
     opts: &ScanOptions,
-    correlator: &mut Correlator,
+    target: Target<'_>,
     progress: &mut dyn FnMut(&ScanStats),
 ) -> Result<(ScanStats, Vec<Failure>), RunError> {
-    scan_with(
-        objects.par_iter().map(Input::Read),
-        opts,
-        correlator,
-        progress,
-    )
+    // Bridged, not split: workers take objects from the front in turn, so the objects done
+    // form a prefix of the listing (give or take one per worker) and the watermark moves.
+    // A split slice would have each thread start at a different end of the run.
+    let inputs = objects
+        .iter()
+        .enumerate()
+        .par_bridge()
+        .map(|(seq, o)| Input::Read(seq, o));
+    scan_with(inputs, opts, target, progress)
 }
 
 /// Scans local and S3 objects together. The S3 client fetches on a thread of its own into a
@@ -331,18 +382,20 @@ pub fn scan_mixed(
     objects: &[ObjectRef],
     s3: &S3Client,
     opts: &ScanOptions,
-    correlator: &mut Correlator,
+    target: Target<'_>,
     progress: &mut dyn FnMut(&ScanStats),
 ) -> Result<(ScanStats, Vec<Failure>), RunError> {
-    let (remote, local): (Vec<&ObjectRef>, Vec<&ObjectRef>) =
-        objects.iter().partition(|o| o.is_s3());
+    type Numbered<'a> = Vec<(usize, &'a ObjectRef)>;
+    let (remote, local): (Numbered, Numbered) =
+        objects.iter().enumerate().partition(|(_, o)| o.is_s3());
     let (tx, rx) = sync_channel::<Fetched>(opts.threads.max(1) * 2);
     std::thread::scope(|scope| {
         scope.spawn(move || s3.fetch(&remote, opts.max_file_bytes, tx));
         let inputs = local
-            .into_par_iter()
-            .map(Input::Read)
+            .into_iter()
+            .par_bridge()
+            .map(|(seq, o)| Input::Read(seq, o))
             .chain(rx.into_iter().par_bridge().map(Input::Fetched));
-        scan_with(inputs, opts, correlator, progress)
+        scan_with(inputs, opts, target, progress)
     })
 }

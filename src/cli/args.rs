@@ -76,6 +76,15 @@ pub struct ScanArgs {
     #[arg(long, value_name = "BYTES", default_value = "2G", value_parser = parse_size)]
     pub max_file_bytes: u64,
 
+    /// How long after a denial (in delivery time) its finding is settled, and how much older
+    /// evidence is then let go, so that memory stays flat over months of logs. A file
+    /// delivered later than this, or a launch and its denial farther apart, can be missed;
+    /// 0 keeps every record to the end (exact, memory grows with the logs).
+    /// Incremental runs have --lookback and --grace instead.
+    #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = parse_duration,
+          conflicts_with = "state")]
+    pub horizon: i64,
+
     /// AWS profile for S3, from the shared config files (SSO profiles work).
     #[arg(long, value_name = "NAME", help_heading = "S3")]
     pub profile: Option<String>,
@@ -155,6 +164,9 @@ fn parse_days(s: &str) -> Result<u32, String> {
 /// `30m`, `2h`, `90s`, `0s` -> milliseconds.
 fn parse_duration(s: &str) -> Result<i64, String> {
     let err = || format!("'{s}' is not a duration such as 30m, 2h or 90s");
+    if s == "0" {
+        return Ok(0);
+    }
     let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).ok_or_else(err)?);
     let n: i64 = n.parse().map_err(|_| err())?;
     let ms = match unit {
@@ -292,6 +304,7 @@ impl ScanArgs {
                 until_ms: self.until,
                 accounts: self.accounts.clone(),
                 regions: self.regions.clone(),
+                horizon_ms: self.horizon,
             },
             out,
             s3: S3Options {

@@ -6,6 +6,7 @@
 pub mod classify;
 pub mod remediation;
 pub mod rules;
+pub mod settle;
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashSet};
@@ -29,6 +30,15 @@ impl Evidence {
     /// Every event held, launches first.
     pub fn events(&self) -> impl Iterator<Item = &Event> {
         self.launches.values().chain(self.kms.values())
+    }
+
+    /// How many events are held.
+    pub fn len(&self) -> usize {
+        self.launches.len() + self.kms.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

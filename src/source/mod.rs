@@ -4,6 +4,7 @@
 
 pub mod layout;
 pub mod local;
+pub mod order;
 pub mod s3;
 
 use std::path::PathBuf;

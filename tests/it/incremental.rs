@@ -12,8 +12,8 @@ use chrono::{DateTime, Duration as Span, Utc};
 
 use crate::harness::*;
 
-const ACCT: &str = "111122223333";
-const REGION: &str = "us-east-1";
+pub(crate) const ACCT: &str = "111122223333";
+pub(crate) const REGION: &str = "us-east-1";
 
 /// One log file of the staged corpus: where it goes and when it is delivered.
 pub(crate) struct Staged {
@@ -22,16 +22,40 @@ pub(crate) struct Staged {
     pub(crate) body: Vec<u8>,
 }
 
-fn rfc(t: DateTime<Utc>) -> String {
+pub(crate) fn rfc(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-fn key_at(t: DateTime<Utc>, folder_day: DateTime<Utc>, n: usize) -> String {
+pub(crate) fn key_at(t: DateTime<Utc>, folder_day: DateTime<Utc>, n: usize) -> String {
     format!(
         "AWSLogs/{ACCT}/CloudTrail/{REGION}/{}/{ACCT}_CloudTrail_{REGION}_{}_{n:016}.json.gz",
         folder_day.format("%Y/%m/%d"),
         t.format("%Y%m%dT%H%MZ")
     )
+}
+
+/// Incident `i` at `t`: a RunInstances and its instance's Decrypt, denied 20 s later.
+pub(crate) fn incident(i: usize, t: DateTime<Utc>) -> (String, String) {
+    let iid = format!("i-{:017x}", 0x0a00_0000_0000_0000u64 + i as u64);
+    let launch = run_instances(
+        &format!("run-{i}"),
+        &rfc(t),
+        ACCT,
+        REGION,
+        &iid,
+        "arn:aws:iam::111122223333:user/alice",
+    );
+    let msg = "User: x is not authorized to perform: kms:Decrypt on resource: k with an explicit deny in a resource-based policy";
+    let denial = infra_denial(
+        &format!("deny-{i}"),
+        &rfc(t + Span::seconds(20)),
+        ACCT,
+        REGION,
+        &iid,
+        "AccessDenied",
+        msg,
+    );
+    (launch, denial)
 }
 
 /// A corpus over the last day: `incidents` launches each killed by a denied Decrypt, the
@@ -43,25 +67,7 @@ pub(crate) fn corpus(incidents: usize, noise_per_file: usize) -> Vec<Staged> {
     let mut files: Vec<(DateTime<Utc>, Vec<String>)> = Vec::new();
     for i in 0..incidents {
         let t = start + Span::minutes(7 * i as i64);
-        let iid = format!("i-{:017x}", 0x0a00_0000_0000_0000u64 + i as u64);
-        let launch = run_instances(
-            &format!("run-{i}"),
-            &rfc(t),
-            ACCT,
-            REGION,
-            &iid,
-            "arn:aws:iam::111122223333:user/alice",
-        );
-        let msg = "User: x is not authorized to perform: kms:Decrypt on resource: k with an explicit deny in a resource-based policy";
-        let denial = infra_denial(
-            &format!("deny-{i}"),
-            &rfc(t + Span::seconds(20)),
-            ACCT,
-            REGION,
-            &iid,
-            "AccessDenied",
-            msg,
-        );
+        let (launch, denial) = incident(i, t);
         // Launch in one file, denial in the next file; every fourth incident's denial file
         // arrives 3 hours late.
         files.push((t + Span::minutes(3), vec![launch]));

@@ -10,3 +10,4 @@ mod real_logs;
 mod s3;
 mod s3_incremental;
 mod sample_logs;
+mod settle;

@@ -408,4 +408,4 @@ fn assemble(index: &Index, key: RowKey, row: Row) -> Finding {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -15,6 +15,8 @@ use crate::error::ObjectError;
 /// One object's bytes, or why there are none. Holds the object's share of the byte budget
 /// until it is dropped.
 pub struct Fetched {
+    /// The object's position in the listing being scanned.
+    pub seq: usize,
     pub name: Arc<str>,
     pub bytes: Result<Vec<u8>, ObjectError>,
     _budget: OwnedSemaphorePermit,
@@ -22,6 +24,7 @@ pub struct Fetched {
 
 /// An object to fetch.
 pub(super) struct Wanted {
+    pub seq: usize,
     pub bucket: String,
     pub key: String,
     pub size: u64,
@@ -65,6 +68,7 @@ pub(super) async fn fetch_all(
                 drop(slot);
                 let _ = tx
                     .send(Fetched {
+                        seq: w.seq,
                         name,
                         bytes,
                         _budget: held,

@@ -74,13 +74,20 @@ impl S3Client {
         Ok(())
     }
 
-    /// Fetches the S3 objects among `objects` into `out`, blocking until all are handed over
-    /// or `out` is closed. Call it from a thread of its own.
-    pub fn fetch(&self, objects: &[&ObjectRef], max_file_bytes: u64, out: SyncSender<Fetched>) {
+    /// Fetches the S3 objects among `objects` (each with its position in the listing) into
+    /// `out`, starting them in the order given, blocking until all are handed over or `out`
+    /// is closed. Call it from a thread of its own.
+    pub fn fetch(
+        &self,
+        objects: &[(usize, &ObjectRef)],
+        max_file_bytes: u64,
+        out: SyncSender<Fetched>,
+    ) {
         let wanted = objects
             .iter()
-            .filter_map(|o| match o {
+            .filter_map(|&(seq, o)| match o {
                 ObjectRef::S3 { bucket, key, size } => Some(fetch::Wanted {
+                    seq,
                     bucket: bucket.clone(),
                     key: key.clone(),
                     size: *size,

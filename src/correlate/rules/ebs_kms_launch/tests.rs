@@ -7,11 +7,11 @@ use crate::correlate::Correlator;
 use crate::event::Launch;
 use crate::finding::{Cause, DenialReason};
 
-const ACCT: &str = "111122223333";
-const T0: i64 = 1_773_482_400_000;
+pub(crate) const ACCT: &str = "111122223333";
+pub(crate) const T0: i64 = 1_773_482_400_000;
 const IID: &str = "i-0123456789abcdef0";
 const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/k1";
-const ALICE: &str = "arn:aws:iam::111122223333:user/alice";
+pub(crate) const ALICE: &str = "arn:aws:iam::111122223333:user/alice";
 const INFRA: &str =
     "arn:aws:sts::111122223333:assumed-role/aws:ec2-infrastructure/i-0123456789abcdef0";
 const DENIED_SRC_IP: &str = "User: x is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:111122223333:key/k1 with an explicit deny in a resource-based policy";
@@ -29,7 +29,7 @@ fn event(id: &str, t: i64, principal: &str, invoked_by: Option<&str>, kind: Even
     }
 }
 
-fn run(id: &str, t: i64, principal: &str, via: Option<&str>, iids: &[&str]) -> Event {
+pub(crate) fn run(id: &str, t: i64, principal: &str, via: Option<&str>, iids: &[&str]) -> Event {
     let instances = iids
         .iter()
         .map(|i| LaunchedInstance {
@@ -51,7 +51,7 @@ fn run(id: &str, t: i64, principal: &str, via: Option<&str>, iids: &[&str]) -> E
 }
 
 #[allow(clippy::too_many_arguments)]
-fn call(
+pub(crate) fn call(
     id: &str,
     t: i64,
     principal: &str,
@@ -81,7 +81,7 @@ fn call(
 
 /// A CreateGrant that EC2 made for `principal` and KMS denied, with no request parameters
 /// (so no instance or volume to go by).
-fn launcher_denial(id: &str, t: i64, principal: &str) -> Event {
+pub(crate) fn launcher_denial(id: &str, t: i64, principal: &str) -> Event {
     call(
         id,
         t,

@@ -1,0 +1,128 @@
+//! Batch runs settle findings as the delivery watermark passes them and let old evidence
+//! go: over weeks of logs they find exactly what keeping everything finds, while the
+//! evidence they hold stays the same whether the logs span five days or twenty.
+
+use std::path::Path;
+
+use chrono::{DateTime, Duration as Span, TimeZone, Utc};
+
+use crate::harness::*;
+use crate::incremental::{ACCT, REGION, incident, key_at, rfc};
+
+/// `days` of a trail: a file every 5 minutes with a little noise, and every 3 hours an
+/// incident: a launch, and its instance's denial 20 s later in the next file (every fourth
+/// such file delivered 3 hours late).
+fn write_trail(dir: &Path, days: i64) {
+    let start: DateTime<Utc> = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+    let mut files: Vec<(DateTime<Utc>, Vec<String>)> = Vec::new();
+    for n in 0..days * 288 {
+        let t = start + Span::minutes(5 * n);
+        let mut records = vec![noise(&format!("noise-{n}"), &rfc(t), ACCT, REGION)];
+        if n % 36 == 0 {
+            let i = n / 36;
+            let (launch, denial) = incident(i as usize, t);
+            records.push(launch);
+            let delay = if i % 4 == 3 {
+                Span::hours(3)
+            } else {
+                Span::minutes(5)
+            };
+            files.push((t + delay + Span::minutes(5), vec![denial]));
+        }
+        files.push((t + Span::minutes(5), records));
+    }
+    for (n, (delivered, records)) in files.iter().enumerate() {
+        put(
+            dir,
+            &key_at(*delivered, *delivered, n),
+            &gzip(&doc(records)),
+        );
+    }
+}
+
+/// Runs a batch scan; returns its JSON Lines and its JSON summary.
+fn scan(dir: &Path, extra: &[&str]) -> (String, serde_json::Value) {
+    let mut args = vec![
+        "scan",
+        dir.to_str().unwrap(),
+        "--format",
+        "jsonl",
+        "--summary",
+        "json",
+    ];
+    args.extend(extra);
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let summary = stderr(&o).lines().last().unwrap().to_string();
+    (stdout(&o), serde_json::from_str(&summary).unwrap())
+}
+
+fn count(summary: &serde_json::Value, field: &str) -> u64 {
+    summary[field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{field} in {summary}"))
+}
+
+#[test]
+fn batch_runs_settle_as_they_go_find_the_same_and_hold_flat_evidence() {
+    let (short, long) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_trail(short.path(), 5);
+    write_trail(long.path(), 20);
+
+    let (exact, kept) = scan(long.path(), &["--horizon", "0"]);
+    assert_eq!(exact.lines().count(), 20 * 8, "a finding per incident");
+    assert!(exact.contains("\"match\":\"instance_id\""));
+    assert_eq!(count(&kept, "findings_settled_early"), 0);
+    assert_eq!(count(&kept, "evidence_peak_events"), 20 * 8 * 2);
+
+    let (default, settled) = scan(long.path(), &[]);
+    assert_eq!(
+        default, exact,
+        "the default horizon (1d) changes nothing here"
+    );
+    // All but the last day or two are settled before the scan ends.
+    let early = count(&settled, "findings_settled_early");
+    assert!(
+        (20 * 8 - 16..20 * 8).contains(&early),
+        "{early} settled early"
+    );
+    let (six_hours, _) = scan(long.path(), &["--horizon", "6h"]);
+    assert_eq!(
+        six_hours, exact,
+        "3-hour-late files are within a 6h horizon"
+    );
+
+    // About two days and a quarter of evidence (18 incidents, 36 events), whether the logs
+    // span 5 days or 20; the slack is for files still in a worker's batch.
+    let (_, short_summary) = scan(short.path(), &[]);
+    let held_short = count(&short_summary, "evidence_peak_events");
+    let held_long = count(&settled, "evidence_peak_events");
+    assert!(held_long <= 48, "{held_long} events held");
+    assert!(
+        held_long.abs_diff(held_short) <= 6,
+        "{held_short} vs {held_long}"
+    );
+}
+
+#[test]
+fn horizon_is_for_batch_runs_and_takes_a_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let o = run(&[
+        "scan",
+        dir.path().to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+        "--horizon",
+        "2h",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--horizon"), "{}", stderr(&o));
+    let o = run(&["scan", dir.path().to_str().unwrap(), "--horizon", "soon"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("'soon' is not a duration"),
+        "{}",
+        stderr(&o)
+    );
+}
