@@ -340,7 +340,8 @@ pub fn scan_with<'a>(
 const BATCH: usize = 16;
 
 /// Scans `objects` into the target: through the S3 client when any is on S3, else from
-/// local files only. Objects are started in listing order (a settler relies on it).
+/// local files only. Objects are started in listing order: a settler's watermark is right
+/// in any order, but only moves, and lets evidence go, as a prefix of the listing is done.
 pub fn scan<'a>(
     objects: &[ObjectRef],
     s3: Option<&S3Client>,
@@ -365,8 +366,9 @@ pub fn scan_local(
     progress: &mut dyn FnMut(&ScanStats),
 ) -> Result<(ScanStats, Vec<Failure>), RunError> {
     // Bridged, not split: workers take objects from the front in turn, so the objects done
-    // form a prefix of the listing (give or take one per worker) and the watermark moves.
-    // A split slice would have each thread start at a different end of the run.
+    // form a prefix of the listing, give or take those in flight and in the workers'
+    // unsent batches (up to BATCH each), and the watermark moves. A split slice would have
+    // each thread start at a different point of the run.
     let inputs = objects
         .iter()
         .enumerate()
@@ -377,7 +379,9 @@ pub fn scan_local(
 
 /// Scans local and S3 objects together. The S3 client fetches on a thread of its own into a
 /// bounded channel (a few objects per worker), and the workers drain it alongside the local
-/// files, so network, decompression and parsing overlap.
+/// files, so network, decompression and parsing overlap. The local files usually run ahead
+/// of the S3 ones, so a settler's watermark waits for the S3 side and the local side's
+/// evidence is held meanwhile: a mixed run is correct but not flat in memory.
 pub fn scan_mixed(
     objects: &[ObjectRef],
     s3: &S3Client,

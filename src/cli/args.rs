@@ -76,10 +76,11 @@ pub struct ScanArgs {
     #[arg(long, value_name = "BYTES", default_value = "2G", value_parser = parse_size)]
     pub max_file_bytes: u64,
 
-    /// How long after a denial (in delivery time) its finding is settled, and how much older
-    /// evidence is then let go, so that memory stays flat over months of logs. A file
-    /// delivered later than this, or a launch and its denial farther apart, can be missed;
-    /// 0 keeps every record to the end (exact, memory grows with the logs).
+    /// Batch runs: once the files read are this far (in delivery time) past a finding's first
+    /// denial, the finding is settled, and evidence twice as old is let go, so that memory
+    /// stays flat over months of logs. Records delivered later than this after their
+    /// incident may miss it (a denial reported unmatched, or a second denial of an instance
+    /// not added). 0 keeps every record to the end (memory grows with the logs).
     /// Incremental runs have --lookback and --grace instead.
     #[arg(long, value_name = "DURATION", default_value = "1d", value_parser = parse_duration,
           conflicts_with = "state")]

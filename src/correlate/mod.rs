@@ -127,6 +127,11 @@ impl Correlator {
         all
     }
 
+    /// Forgets one KMS event (a denial whose finding is settled).
+    pub fn forget_kms(&mut self, event_id: &str) {
+        self.evidence.kms.remove(event_id);
+    }
+
     /// Forgets evidence older than `cutoff_ms` (event time). Incremental runs call this so
     /// their saved state stays bounded.
     pub fn prune(&mut self, cutoff_ms: i64) {

@@ -42,7 +42,7 @@ pub struct Watermark {
 impl Watermark {
     /// `delivery` must be ascending, as `sort_by_delivery` returns it.
     pub fn new(delivery: Vec<i64>) -> Self {
-        debug_assert!(delivery.is_sorted());
+        assert!(delivery.is_sorted(), "delivery times must be ascending");
         let done = vec![false; delivery.len()];
         Self {
             delivery,

@@ -9,15 +9,19 @@ use chrono::{DateTime, Duration as Span, TimeZone, Utc};
 use crate::harness::*;
 use crate::incremental::{ACCT, REGION, incident, key_at, rfc};
 
-/// `days` of a trail: a file every 5 minutes with a little noise, and every 3 hours an
+const OTHER_REGION: &str = "ap-south-1";
+
+/// `days` of a trail: a file every 5 minutes with a little noise, every other one from a
+/// second region (so the listing, by name, is not in delivery order), and every 3 hours an
 /// incident: a launch, and its instance's denial 20 s later in the next file (every fourth
 /// such file delivered 3 hours late).
 fn write_trail(dir: &Path, days: i64) {
     let start: DateTime<Utc> = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
-    let mut files: Vec<(DateTime<Utc>, Vec<String>)> = Vec::new();
+    let mut files: Vec<(DateTime<Utc>, &str, Vec<String>)> = Vec::new();
     for n in 0..days * 288 {
         let t = start + Span::minutes(5 * n);
-        let mut records = vec![noise(&format!("noise-{n}"), &rfc(t), ACCT, REGION)];
+        let region = if n % 2 == 1 { OTHER_REGION } else { REGION };
+        let mut records = vec![noise(&format!("noise-{n}"), &rfc(t), ACCT, region)];
         if n % 36 == 0 {
             let i = n / 36;
             let (launch, denial) = incident(i as usize, t);
@@ -27,16 +31,13 @@ fn write_trail(dir: &Path, days: i64) {
             } else {
                 Span::minutes(5)
             };
-            files.push((t + delay + Span::minutes(5), vec![denial]));
+            files.push((t + delay + Span::minutes(5), REGION, vec![denial]));
         }
-        files.push((t + Span::minutes(5), records));
+        files.push((t + Span::minutes(5), region, records));
     }
-    for (n, (delivered, records)) in files.iter().enumerate() {
-        put(
-            dir,
-            &key_at(*delivered, *delivered, n),
-            &gzip(&doc(records)),
-        );
+    for (n, (delivered, region, records)) in files.iter().enumerate() {
+        let key = key_at(*delivered, *delivered, n).replace(REGION, region);
+        put(dir, &key, &gzip(&doc(records)));
     }
 }
 
@@ -49,6 +50,9 @@ fn scan(dir: &Path, extra: &[&str]) -> (String, serde_json::Value) {
         "jsonl",
         "--summary",
         "json",
+        // The files in flight, which hold the watermark back, depend on the workers.
+        "--threads",
+        "2",
     ];
     args.extend(extra);
     let o = run(&args);
