@@ -18,7 +18,7 @@ use trailhound::correlate::Correlator;
 use trailhound::decode::Decoder;
 use trailhound::event::{self, Event, EventKind};
 use trailhound::pipeline::Worker;
-use trailhound::scan::prefilter::NEEDLES;
+use trailhound::scan::prefilter::needles;
 use trailhound::scan::split::Records;
 use trailhound::scan::{Scanner, scan_reference};
 use trailhound::source::{ListingStats, ObjectRef, local};
@@ -174,8 +174,8 @@ fn split_and_prefilter(c: &mut Criterion, inputs: &Inputs) {
         b.iter(|| {
             let mut hits = 0;
             for d in &inputs.docs {
-                for n in NEEDLES {
-                    hits += memchr::memmem::find_iter(d, n.as_bytes()).count();
+                for n in needles() {
+                    hits += memchr::memmem::find_iter(d, n).count();
                 }
             }
             hits

@@ -36,9 +36,13 @@ pub fn sniff(raw: &[u8]) -> Option<Encoding> {
 /// file costs a bounded window of memory instead of its whole decoded size.
 pub const WHOLE_BUFFER_LIMIT: u64 = 64 << 20;
 
-/// An object ready to scan: its decoded bytes in memory, or a stream of them.
+/// An object ready to scan: its bytes in memory (the input itself, or decompressed into the
+/// caller's buffer), or a stream of them.
 pub enum Decoded<'a> {
-    Whole(&'a [u8]),
+    /// Plain JSON: the input is the document.
+    Plain(&'a [u8]),
+    /// Gzip decompressed whole into the `out` buffer given to `open`.
+    Inflated,
     Stream(Box<dyn Read + 'a>),
 }
 
@@ -65,9 +69,9 @@ impl Decoder {
         out: &mut Vec<u8>,
     ) -> Result<(), ObjectError> {
         let max = self.max_bytes;
-        let mut whole = Vec::new();
-        match self.open(object, raw, &mut whole)? {
-            Decoded::Whole(bytes) => {
+        match self.open(object, raw, out)? {
+            Decoded::Inflated => {}
+            Decoded::Plain(bytes) => {
                 out.clear();
                 out.extend_from_slice(bytes);
             }
@@ -99,7 +103,7 @@ impl Decoder {
         &mut self,
         object: &str,
         raw: &'a [u8],
-        out: &'a mut Vec<u8>,
+        out: &mut Vec<u8>,
     ) -> Result<Decoded<'a>, ObjectError> {
         match sniff(raw) {
             Some(Encoding::Json) if raw.len() as u64 > self.max_bytes => {
@@ -108,10 +112,10 @@ impl Decoder {
                     limit: self.max_bytes,
                 })
             }
-            Some(Encoding::Json) => Ok(Decoded::Whole(raw)),
+            Some(Encoding::Json) => Ok(Decoded::Plain(raw)),
             Some(Encoding::Gzip) => {
                 if self.whole_buffer(raw, out) {
-                    Ok(Decoded::Whole(out))
+                    Ok(Decoded::Inflated)
                 } else {
                     out.clear();
                     Ok(Decoded::Stream(Box::new(

@@ -186,7 +186,7 @@ pub fn run(
     findings.extend(deliver(job, &mut state, &mut store, s3)?);
     Finding::sort(&mut findings);
     report.state_objects = state.objects_remembered() as u64;
-    report.state_bytes = state.to_bytes().len() as u64;
+    report.state_bytes = store.committed_bytes();
     let duplicates = state.correlator.duplicates();
     Ok(Outcome {
         findings,

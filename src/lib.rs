@@ -41,11 +41,7 @@ use source::{KeyFilter, ListingStats, ObjectRef};
 pub enum SourceSpec {
     Path(PathBuf),
     Stdin,
-    /// `s3://bucket/prefix`; `prefix` is empty or ends with `/`.
-    S3 {
-        bucket: String,
-        prefix: String,
-    },
+    S3(S3Uri),
 }
 
 /// A whole scan job.
@@ -92,11 +88,8 @@ impl Job {
 
     /// A client when a source or the output is on S3.
     fn s3_client(&self) -> Result<Option<S3Client>, RunError> {
-        let needed = self
-            .sources
-            .iter()
-            .any(|s| matches!(s, SourceSpec::S3 { .. }))
-            || matches!(self.out, Some(OutputTarget::S3 { .. }))
+        let needed = self.sources.iter().any(|s| matches!(s, SourceSpec::S3(_)))
+            || matches!(self.out, Some(OutputTarget::S3(_)))
             || matches!(
                 self.incremental.as_ref().map(|i| &i.state),
                 Some(state::store::StateLocation::S3 { .. })
@@ -117,13 +110,9 @@ impl Job {
             match spec {
                 SourceSpec::Path(p) => source::local::list(p, filter, &mut objects, &mut stats)?,
                 SourceSpec::Stdin => objects.push(ObjectRef::Stdin),
-                SourceSpec::S3 { bucket, prefix } => {
-                    let uri = S3Uri {
-                        bucket: bucket.clone(),
-                        prefix: prefix.clone(),
-                    };
+                SourceSpec::S3(uri) => {
                     let s3 = s3.ok_or_else(|| RunError::Config("no S3 client".into()))?;
-                    s3.list(&uri, filter, &mut objects, &mut stats)?;
+                    s3.list(uri, filter, &mut objects, &mut stats)?;
                 }
             }
         }

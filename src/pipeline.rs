@@ -109,12 +109,16 @@ impl Worker {
             object: name.to_string(),
             detail: e.to_string(),
         };
-        let result = match self.decoder.open(&name, raw, &mut self.doc) {
-            Ok(Decoded::Whole(doc)) => self
-                .scanner
+        let scanner = &mut self.scanner;
+        let mut whole = |doc: &[u8]| {
+            scanner
                 .scan(doc, &name)
                 .map(|scan| (scan, doc.len() as u64))
-                .map_err(|e| not_a_log(&e)),
+                .map_err(|e| not_a_log(&e))
+        };
+        let result = match self.decoder.open(&name, raw, &mut self.doc) {
+            Ok(Decoded::Plain(doc)) => whole(doc),
+            Ok(Decoded::Inflated) => whole(&self.doc),
             Ok(Decoded::Stream(reader)) => self
                 .scanner
                 .scan_stream(reader, &name, self.max_file_bytes)
@@ -237,7 +241,7 @@ impl Worker {
                 let name: Arc<str> = Arc::from(object.name());
                 // The read buffer is reused from file to file, like the decode buffer.
                 let mut raw = std::mem::take(&mut self.raw);
-                let done = match local::read_into(object, self.max_file_bytes, &mut raw) {
+                let done = match local::read_into(object, &name, self.max_file_bytes, &mut raw) {
                     Ok(()) => self.process(seq, name, &raw),
                     Err(e) => ObjectDone::failed(seq, name, e),
                 };

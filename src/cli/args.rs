@@ -250,24 +250,14 @@ impl ScanArgs {
                 Ok(if s == "-" {
                     SourceSpec::Stdin
                 } else if uri::is_s3(s) {
-                    let u = uri::parse(s)?;
-                    SourceSpec::S3 {
-                        bucket: u.bucket,
-                        prefix: u.prefix,
-                    }
+                    SourceSpec::S3(uri::parse(s)?)
                 } else {
                     SourceSpec::Path(PathBuf::from(s))
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
         let out = match &self.out {
-            Some(o) if uri::is_s3(o) => {
-                let u = uri::parse(o)?;
-                Some(OutputTarget::S3 {
-                    bucket: u.bucket,
-                    prefix: u.prefix,
-                })
-            }
+            Some(o) if uri::is_s3(o) => Some(OutputTarget::S3(uri::parse(o)?)),
             Some(o) => Some(OutputTarget::Local(PathBuf::from(o))),
             None => None,
         };

@@ -46,18 +46,50 @@ impl Evidence {
 pub struct Correlator {
     evidence: Evidence,
     duplicates: u64,
-    /// One copy of each repeated text (accounts, regions, principals, image ids...): a batch
-    /// run keeps every launch until the end, and these repeat across thousands of them.
     #[serde(skip)]
-    strings: HashSet<Arc<str>>,
+    strings: Interner,
 }
 
-fn intern(strings: &mut HashSet<Arc<str>>, s: &mut Arc<str>) {
-    match strings.get(s) {
-        Some(shared) => *s = Arc::clone(shared),
-        None => {
-            strings.insert(Arc::clone(s));
+/// One copy of each text that repeats across the events held (accounts, regions,
+/// principals, image ids...): the evidence holds days of launches, and these repeat across
+/// thousands of them.
+#[derive(Debug, Default, Clone)]
+struct Interner(HashSet<Arc<str>>);
+
+impl Interner {
+    fn share(&mut self, s: &mut Arc<str>) {
+        match self.0.get(s) {
+            Some(shared) => *s = Arc::clone(shared),
+            None => {
+                self.0.insert(Arc::clone(s));
+            }
         }
+    }
+
+    /// Makes the repeated texts of `e` shared copies.
+    fn event(&mut self, e: &mut Event) {
+        for s in [&mut e.account_id, &mut e.region, &mut e.principal_arn] {
+            self.share(s);
+        }
+        if let Some(s) = &mut e.invoked_by {
+            self.share(s);
+        }
+        if let EventKind::Launch(l) = &mut e.kind {
+            self.share(&mut l.event_name);
+            let texts = l
+                .instances
+                .iter_mut()
+                .flat_map(|i| [&mut i.image_id, &mut i.instance_type]);
+            for s in texts.flatten() {
+                self.share(s);
+            }
+        }
+    }
+
+    /// Lets go of the texts no held event uses any more (an instance's own principal, say),
+    /// so that the interner is as bounded as the evidence.
+    fn prune(&mut self) {
+        self.0.retain(|s| Arc::strong_count(s) > 1);
     }
 }
 
@@ -75,28 +107,7 @@ impl Correlator {
         };
         match map.entry(event.event_id.clone()) {
             Entry::Vacant(v) => {
-                let strings = &mut self.strings;
-                for s in [
-                    &mut event.account_id,
-                    &mut event.region,
-                    &mut event.principal_arn,
-                ] {
-                    intern(strings, s);
-                }
-                if let Some(s) = &mut event.invoked_by {
-                    intern(strings, s);
-                }
-                if let EventKind::Launch(l) = &mut event.kind {
-                    intern(strings, &mut l.event_name);
-                    for i in &mut l.instances {
-                        for s in [&mut i.image_id, &mut i.instance_type]
-                            .into_iter()
-                            .flatten()
-                        {
-                            intern(strings, s);
-                        }
-                    }
-                }
+                self.strings.event(&mut event);
                 v.insert(event);
                 true
             }
@@ -137,5 +148,40 @@ impl Correlator {
     pub fn prune(&mut self, cutoff_ms: i64) {
         self.evidence.launches.retain(|_, e| e.time_ms >= cutoff_ms);
         self.evidence.kms.retain(|_, e| e.time_ms >= cutoff_ms);
+        self.strings.prune();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::correlate::rules::ebs_kms_launch::tests::{T0, call};
+
+    #[test]
+    fn pruning_lets_go_of_the_texts_only_pruned_events_used() {
+        let mut c = Correlator::default();
+        for n in 0..100 {
+            let iid = format!("i-{n:017x}");
+            let arn =
+                format!("arn:aws:sts::111122223333:assumed-role/aws:ec2-infrastructure/{iid}");
+            let denial = call(
+                &format!("d{n}"),
+                T0 + n,
+                &arn,
+                None,
+                "Decrypt",
+                Some("AccessDenied"),
+                Some(&iid),
+                &[],
+            );
+            assert!(c.add(denial));
+        }
+        // Account, region and 100 principals, each held once however many events use it.
+        assert_eq!(c.strings.0.len(), 102);
+        c.prune(T0 + 90);
+        assert_eq!(c.evidence.len(), 10);
+        assert_eq!(c.strings.0.len(), 12);
+        c.prune(T0 + 100);
+        assert!(c.strings.0.is_empty());
     }
 }

@@ -14,7 +14,7 @@ pub struct RawRecord {
     pub range: Range<usize>,
     /// The record contains a `\uXXXX` escape somewhere in its strings.
     pub has_unicode_escape: bool,
-    /// The record contains a pre-filter needle (`prefilter::NEEDLES`).
+    /// The record contains a pre-filter needle (`prefilter::ANCHORS`).
     pub has_needle: bool,
 }
 

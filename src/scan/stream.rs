@@ -108,8 +108,7 @@ impl Scanner {
                     let index = out.records as usize;
                     out.records += 1;
                     if span.needle || span.unicode {
-                        let record = w.buf[pos..span.end].to_vec();
-                        self.take(&record, index, object, &mut out);
+                        self.take(&w.buf[pos..span.end], index, object, &mut out);
                     }
                     pos = span.end;
                     first = false;

@@ -6,24 +6,21 @@ use std::path::{Path, PathBuf};
 
 use crate::error::RunError;
 use crate::finding::Finding;
-use crate::source::s3::S3Client;
+use crate::source::s3::{S3Client, S3Uri};
 
 /// Where the Parquet findings are written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutputTarget {
     Local(PathBuf),
-    /// `prefix` is empty or ends with `/`.
-    S3 {
-        bucket: String,
-        prefix: String,
-    },
+    S3(S3Uri),
 }
 
 impl OutputTarget {
-    pub fn describe(&self) -> String {
+    /// Where the file `name` (relative) goes, for messages.
+    fn location(&self, name: &str) -> String {
         match self {
-            OutputTarget::Local(p) => p.display().to_string(),
-            OutputTarget::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}"),
+            OutputTarget::Local(p) => p.join(name).display().to_string(),
+            OutputTarget::S3(uri) => format!("{uri}{name}"),
         }
     }
 }
@@ -52,23 +49,15 @@ pub fn write_partition(
     s3: Option<&S3Client>,
 ) -> Result<(), RunError> {
     let fail = |detail: String| RunError::Output {
-        target: format!(
-            "{}{}{name}",
-            target.describe(),
-            if matches!(target, OutputTarget::Local(_)) {
-                "/"
-            } else {
-                ""
-            }
-        ),
+        target: target.location(name),
         detail,
     };
     let bytes = super::parquet::encode(findings).map_err(|e| fail(e.to_string()))?;
     match target {
         OutputTarget::Local(dir) => write_atomic(&dir.join(name), &bytes),
-        OutputTarget::S3 { bucket, prefix } => {
+        OutputTarget::S3(uri) => {
             let s3 = s3.ok_or_else(|| fail("no S3 client".into()))?;
-            s3.put(bucket, &format!("{prefix}{name}"), bytes)
+            s3.put(&uri.bucket, &format!("{}{name}", uri.prefix), bytes)
                 .map_err(fail)
         }
     }

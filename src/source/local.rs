@@ -61,23 +61,29 @@ fn walk(
 }
 
 /// Reads a local object (or stdin) whole into `buf`, which the caller reuses from object to
-/// object; a file larger than `max_bytes` is refused before it is read.
-pub fn read_into(object: &ObjectRef, max_bytes: u64, buf: &mut Vec<u8>) -> Result<(), ObjectError> {
+/// object; a file larger than `max_bytes` is refused before it is read. `name` (the
+/// object's `name()`, which the caller has already made) goes into errors.
+pub fn read_into(
+    object: &ObjectRef,
+    name: &str,
+    max_bytes: u64,
+    buf: &mut Vec<u8>,
+) -> Result<(), ObjectError> {
     buf.clear();
-    let name = object.name();
     let io = |source| ObjectError::Io {
-        object: name.clone(),
+        object: name.to_string(),
         source,
+    };
+    let too_large = || ObjectError::TooLarge {
+        object: name.to_string(),
+        limit: max_bytes,
     };
     match object {
         ObjectRef::Local(path) => {
             let mut file = std::fs::File::open(path).map_err(io)?;
             let len = file.metadata().map_err(io)?.len();
             if len > max_bytes {
-                return Err(ObjectError::TooLarge {
-                    object: name,
-                    limit: max_bytes,
-                });
+                return Err(too_large());
             }
             buf.reserve(len as usize);
             file.read_to_end(buf).map_err(io)?;
@@ -89,10 +95,7 @@ pub fn read_into(object: &ObjectRef, max_bytes: u64, buf: &mut Vec<u8>) -> Resul
                 .read_to_end(buf)
                 .map_err(io)?;
             if buf.len() as u64 > max_bytes {
-                return Err(ObjectError::TooLarge {
-                    object: name,
-                    limit: max_bytes,
-                });
+                return Err(too_large());
             }
         }
         // S3 objects are fetched by the S3 client, never read here.

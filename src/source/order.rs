@@ -21,12 +21,15 @@ pub fn delivery_ms(object: &ObjectRef) -> Option<i64> {
 /// delivery times in the new order. Objects without one come first, as if delivered at the
 /// dawn of time: the watermark stays put until they are all read, since their records may
 /// be of any age.
-pub fn sort_by_delivery(objects: &mut [ObjectRef]) -> Vec<i64> {
-    objects.sort_by_cached_key(|o| delivery_ms(o).unwrap_or(i64::MIN));
-    objects
-        .iter()
-        .map(|o| delivery_ms(o).unwrap_or(i64::MIN))
-        .collect()
+pub fn sort_by_delivery(objects: &mut Vec<ObjectRef>) -> Vec<i64> {
+    let mut keyed: Vec<(i64, ObjectRef)> = std::mem::take(objects)
+        .into_iter()
+        .map(|o| (delivery_ms(&o).unwrap_or(i64::MIN), o))
+        .collect();
+    keyed.sort_by_key(|(t, _)| *t);
+    let (times, sorted) = keyed.into_iter().unzip();
+    *objects = sorted;
+    times
 }
 
 /// Which objects of a delivery-sorted listing have been read, in any completion order.

@@ -45,6 +45,8 @@ pub struct Store<'a> {
     _local_lock: Option<std::fs::File>,
     /// The version the next commit must replace (S3 ETag); None when the state is new.
     etag: Option<String>,
+    /// Size of the last state committed (bytes).
+    committed_bytes: u64,
 }
 
 fn state_err(location: &StateLocation, detail: impl std::fmt::Display) -> RunError {
@@ -112,6 +114,7 @@ impl<'a> Store<'a> {
             run_id,
             _local_lock: local_lock,
             etag: None,
+            committed_bytes: 0,
         })
     }
 
@@ -152,6 +155,7 @@ impl<'a> Store<'a> {
     /// Writes the state atomically.
     pub fn commit(&mut self, state: &State) -> Result<(), RunError> {
         let bytes = state.to_bytes();
+        self.committed_bytes = bytes.len() as u64;
         match &self.location {
             StateLocation::Local(path) => crate::sink::output::write_file_atomic(path, &bytes)
                 .map_err(|e| state_err(&self.location, e)),
@@ -174,6 +178,11 @@ impl<'a> Store<'a> {
                 }
             }
         }
+    }
+
+    /// Size of the last state committed (bytes), 0 before any commit.
+    pub fn committed_bytes(&self) -> u64 {
+        self.committed_bytes
     }
 }
 

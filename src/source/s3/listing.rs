@@ -196,11 +196,7 @@ async fn visit(ctx: Arc<Ctx>, folder: Folder) -> Result<Step, RunError> {
             .await?;
         }
         Folder::Region(prefix) => {
-            let day = |d: chrono::NaiveDate| format!("{prefix}{}", d.format("%Y/%m/%d"));
-            // Every key of the first day sorts after `…/YYYY/MM/DD`; every key past the last
-            // day sorts at or after `…/YYYY/MM/DD0` (`/` sorts just before `0`).
-            let after = filter.from_date.map(day);
-            let end = filter.to_date.map(|d| format!("{}0", day(d)));
+            let (after, end) = day_range(&prefix, filter);
             pages(&ctx, &prefix, false, after, |keys, _| {
                 for (key, size) in keys {
                     if end.as_ref().is_some_and(|end| key >= *end) {
@@ -223,6 +219,18 @@ async fn visit(ctx: Arc<Ctx>, folder: Folder) -> Result<Step, RunError> {
         }
     }
     Ok(step)
+}
+
+/// The key range of a region folder's days that `filter` admits: a `StartAfter` before the
+/// first day's keys and a bound at or after which every key is past the last day. Every key
+/// of a day sorts after `…/YYYY/MM/DD`; every key past it sorts at or after `…/YYYY/MM/DD0`
+/// (`/` sorts just before `0`).
+fn day_range(region: &str, filter: &KeyFilter) -> (Option<String>, Option<String>) {
+    let day = |d: chrono::NaiveDate| format!("{region}{}", d.format("%Y/%m/%d"));
+    (
+        filter.from_date.map(day),
+        filter.to_date.map(|d| format!("{}0", day(d))),
+    )
 }
 
 /// Lists the sub-folders of `prefix` (delimiter `/`) into `step.children`, those `child`
@@ -350,8 +358,15 @@ mod tests {
     #[test]
     fn day_bounds_bracket_exactly_the_days_in_range() {
         let region = "AWSLogs/111122223333/CloudTrail/us-east-1/";
-        let after = format!("{region}2026/03/14");
-        let end = format!("{region}2026/03/150");
+        let filter = KeyFilter {
+            from_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 14),
+            to_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 15),
+            ..KeyFilter::default()
+        };
+        let (Some(after), Some(end)) = day_range(region, &filter) else {
+            panic!("both bounds");
+        };
+        assert_eq!(day_range(region, &KeyFilter::default()), (None, None));
         let key = |d: &str| format!("{region}{d}/111122223333_CloudTrail_us-east-1_x.json.gz");
         assert!(key("2026/03/13") < after && key("2026/03/14") > after);
         assert!(key("2026/03/15") < end && key("2026/03/16") >= end);
