@@ -138,9 +138,6 @@ fn scan(args: &ScanArgs) -> anyhow::Result<i32> {
         }
     }
     stdout.flush()?;
-    if args.summary == SummaryFormat::Json {
-        eprintln!("{}", report::summary_json(&outcome));
-    }
     if !outcome.failures.is_empty() {
         let names: Vec<&str> = outcome.failures.iter().map(|f| f.object()).collect();
         tracing::warn!(
@@ -148,6 +145,12 @@ fn scan(args: &ScanArgs) -> anyhow::Result<i32> {
             names.len(),
             names.join(", ")
         );
+    }
+    // Last on stderr, after every warning, so that a log shipper finds it in one place.
+    if args.summary == SummaryFormat::Json {
+        eprintln!("{}", report::summary_json(&outcome));
+    }
+    if !outcome.failures.is_empty() {
         return Ok(exit::PARTIAL);
     }
     if args.fail_on_findings && !outcome.findings.is_empty() {

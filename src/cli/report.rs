@@ -181,6 +181,8 @@ pub fn summary_json(o: &Outcome) -> String {
         "bytes_decoded": s.bytes_decoded,
         "records": s.records,
         "candidates": s.candidates,
+        "records_skipped": s.records_skipped,
+        "duplicates": o.duplicates,
         "evidence_peak_events": s.evidence_peak,
         "findings_settled_early": s.findings_settled,
         "findings_written": o.findings.len(),

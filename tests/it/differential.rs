@@ -8,8 +8,7 @@ use trailhound::correlate::Correlator;
 use trailhound::decode::Decoder;
 use trailhound::scan::{FileScan, Scanner, scan_reference};
 
-use crate::harness::{infra_denial, real_logs, root, run_instances};
-use crate::real_logs::walk;
+use crate::harness::{files_under, infra_denial, real_logs, root, run_instances};
 
 fn both(doc: &[u8]) -> (FileScan, FileScan) {
     let name: Arc<str> = Arc::from("doc");
@@ -48,7 +47,7 @@ fn real_and_sample_logs_agree_file_by_file_and_in_findings() {
         root().join("sample-logs/AWSLogs/o-a1b2c3d4e5/444455556666/CloudTrail"),
     ] {
         let (mut fast_all, mut slow_all) = (Vec::new(), Vec::new());
-        for f in walk(&dir) {
+        for f in files_under(&dir, ".json.gz") {
             let mut doc = Vec::new();
             decoder
                 .decode("x", &std::fs::read(&f).unwrap(), &mut doc)

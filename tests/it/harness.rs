@@ -5,6 +5,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The summary's findings line for the sample logs.
+pub const SAMPLE_FINDINGS_LINE: &str = "findings: 9 (ec2_infrastructure_denied 2, key_disabled 1, key_not_found 1, key_pending_deletion 1, key_unavailable 1, launcher_denied 3)";
+
 /// The crate root (where `sample-logs/` is).
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -162,4 +165,36 @@ pub fn noise(event_id: &str, time: &str, account: &str, region: &str) -> String 
         "eventID": event_id, "recipientAccountId": account
     })
     .to_string()
+}
+
+/// Every file under `dir` (recursively) whose name ends with `suffix`, sorted.
+pub fn files_under(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with(suffix) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The `--summary json` line of a run that exited with `code`.
+pub fn json_summary(o: &Output, code: i32) -> serde_json::Value {
+    assert_eq!(o.status.code(), Some(code), "{}", stderr(o));
+    let line = stderr(o).lines().last().unwrap_or_default().to_string();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {}", stderr(o)))
+}
+
+/// One JSON value per line of `text` (a `--format jsonl` output).
+pub fn jsonl(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
 }

@@ -4,7 +4,7 @@
 //! are refused with their own messages and exit codes.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -125,27 +125,17 @@ pub(crate) fn parquet_ids(dir: &Path) -> BTreeMap<String, usize> {
     ids
 }
 
-fn files_under(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                out.extend(files_under(&p, suffix));
-            } else if p.to_string_lossy().ends_with(suffix) {
-                out.push(p);
-            }
-        }
+/// Writes `files` under `dir`, at their keys.
+pub(crate) fn deliver_to<'a>(dir: &Path, files: impl IntoIterator<Item = &'a Staged>) {
+    for f in files {
+        put(dir, &f.key, &f.body);
     }
-    out
 }
 
 pub(crate) fn batch_ids(files: &[Staged]) -> BTreeMap<String, usize> {
     let all = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
-    for f in files {
-        put(all.path(), &f.key, &f.body);
-    }
+    deliver_to(all.path(), files);
     let o = run(&[
         "scan",
         all.path().to_str().unwrap(),
@@ -193,9 +183,7 @@ fn deliver_in_rounds(
     let mut killed = 0;
     let mut rng = kill;
     for chunk in order.chunks(per_round) {
-        for f in chunk {
-            put(logs.path(), &f.key, &f.body);
-        }
+        deliver_to(logs.path(), chunk.iter().copied());
         if let Some(seed) = rng.as_deref_mut() {
             *seed ^= *seed << 13;
             *seed ^= *seed >> 7;
@@ -248,22 +236,15 @@ fn late_files_are_caught_and_held_findings_wait_for_their_grace() {
     // back, while incidents 0 and 1 are written.
     let cut = files[5].delivered;
     let (now, rest): (Vec<&Staged>, Vec<&Staged>) = files.iter().partition(|f| f.delivered <= cut);
-    for f in &now {
-        put(logs.path(), &f.key, &f.body);
-    }
+    deliver_to(logs.path(), now.iter().copied());
     let o = incremental_cmd(logs.path(), &state, &out).output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let summary: serde_json::Value =
-        serde_json::from_str(stderr(&o).lines().last().unwrap()).unwrap();
+    let summary = json_summary(&o, 0);
     assert_eq!(summary["findings_written"], 2, "{summary}");
     assert_eq!(summary["findings_held_back"], 1, "{summary}");
     // The rest moves the clock past every grace period; nothing is read twice.
-    for f in &rest {
-        put(logs.path(), &f.key, &f.body);
-    }
+    deliver_to(logs.path(), rest.iter().copied());
     let o = incremental_cmd(logs.path(), &state, &out).output().unwrap();
-    let summary: serde_json::Value =
-        serde_json::from_str(stderr(&o).lines().last().unwrap()).unwrap();
+    let summary = json_summary(&o, 0);
     assert_eq!(
         summary["objects_read"].as_u64().unwrap() as usize,
         rest.len(),
@@ -294,8 +275,7 @@ fn late_files_are_caught_and_held_findings_wait_for_their_grace() {
         )])),
     );
     let o = incremental_cmd(logs.path(), &state, &out).output().unwrap();
-    let summary: serde_json::Value =
-        serde_json::from_str(stderr(&o).lines().last().unwrap()).unwrap();
+    let summary = json_summary(&o, 0);
     assert_eq!(summary["late_files"], 1, "{summary}");
     assert_eq!(summary["objects_read"], 1, "{summary}");
     assert!(summary["state_bytes"].as_u64().unwrap() > 0);
@@ -341,9 +321,7 @@ fn crash_loop(sequences: usize, seed: u64) {
 fn damaged_future_and_locked_states_are_refused() {
     let files = corpus(1, 1);
     let logs = tempfile::tempdir().unwrap();
-    for f in &files {
-        put(logs.path(), &f.key, &f.body);
-    }
+    deliver_to(logs.path(), &files);
     let work = tempfile::tempdir().unwrap();
     let state = work.path().join("t.state");
     let out = work.path().join("out");
@@ -401,9 +379,7 @@ fn damaged_future_and_locked_states_are_refused() {
 fn fail_on_findings_and_usage_errors() {
     let files = corpus(1, 1);
     let logs = tempfile::tempdir().unwrap();
-    for f in &files {
-        put(logs.path(), &f.key, &f.body);
-    }
+    deliver_to(logs.path(), &files);
     let work = tempfile::tempdir().unwrap();
     let state = work.path().join("f.state");
     let o = incremental_cmd(logs.path(), &state, &work.path().join("out"))

@@ -18,7 +18,7 @@ fn written() -> (tempfile::TempDir, Vec<Value>) {
         out.path().to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    (out, crate::sample_logs::jsonl(&stdout(&o)))
+    (out, crate::harness::jsonl(&stdout(&o)))
 }
 
 const PYARROW: &str = r#"

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use trailhound::decode::Decoder;
-use trailhound::scan::{Scanner, scan_reference};
+use trailhound::scan::Scanner;
 
-use crate::harness::{real_logs, run, stderr, stdout};
+use crate::harness::{files_under, real_logs, run, stderr, stdout};
 
 #[test]
 fn every_record_is_read_and_nothing_is_found() {
@@ -16,34 +16,37 @@ fn every_record_is_read_and_nothing_is_found() {
     let out = run(&["scan", dir.to_str().unwrap()]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
-    assert!(text.contains("files: 289 read"), "{text}");
-    assert!(text.contains(" 0 failed"), "{text}");
-    assert!(text.contains("records: 4011 read"), "{text}");
-    assert!(text.contains("0 skipped"), "{text}");
-    assert!(text.contains("findings: 0 (none)"), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    for want in [
+        // The one file that is not a log by its name is the corpus's README.
+        "files: 289 read, 1 skipped (digest 0, insight 0, filtered 0, not logs 1), 0 failed",
+        "records: 4011 read, 11 candidates, 0 skipped, 2 duplicates",
+        "findings: 0 (none)",
+    ] {
+        assert!(lines.contains(&want), "{want}\n{text}");
+    }
     assert!(out.stderr.is_empty(), "no warnings: {}", stderr(&out));
 }
 
-/// The candidates the corpus does hold, and why none is a finding.
+/// The candidates the corpus does hold, and why none is a finding. (That the fast path
+/// finds exactly these is `differential`'s business.)
 #[test]
 fn candidates_in_real_logs_are_explained() {
     let mut decoder = Decoder::new(1 << 30);
     let mut scanner = Scanner::default();
     let mut events = Vec::new();
     let mut files = 0;
-    for entry in walk(&real_logs()) {
+    let mut doc = Vec::new();
+    for entry in files_under(&real_logs(), ".json.gz") {
         let raw = std::fs::read(&entry).unwrap();
-        let mut doc = Vec::new();
         decoder.decode("x", &raw, &mut doc).unwrap();
         let name: Arc<str> = Arc::from(entry.display().to_string());
-        let fast = scanner.scan(&doc, &name).unwrap();
-        let slow = scan_reference(&doc, &name).unwrap();
-        assert_eq!(fast.events, slow.events, "{}", entry.display());
-        assert_eq!(fast.records, slow.records);
-        events.extend(fast.events);
+        events.extend(scanner.scan(&doc, &name).unwrap().events);
         files += 1;
     }
     assert_eq!(files, 289);
+    // The summary's 11 candidates, as events.
+    assert_eq!(events.len(), 11);
     // Every candidate is either a launch (RunInstances from the attack simulations) or a
     // KMS call that fails the EC2 tests (no EC2 caller, no aws:ebs:id, or an error that
     // does not stop a launch).
@@ -61,21 +64,4 @@ fn candidates_in_real_logs_are_explained() {
         c.add(e.clone());
     }
     assert!(c.findings().is_empty());
-}
-
-pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.to_string_lossy().ends_with(".json.gz") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
