@@ -18,7 +18,6 @@ PYTHON="${TRAILHOUND_PYTHON:-python3}"
 source "$(dirname "$0")/lib.sh"
 
 bench_build
-describe_machine
 prepare_corpus "$SMALL" "${CORPUS_SMALL:-}"
 small_dir=$CORPUS
 prepare_corpus "$LARGE" "${CORPUS_LARGE:-}"
@@ -51,6 +50,8 @@ EOF
 for dir in "$small_dir" "$large_dir" "$big_dir"; do
   warm_cache "$dir"
 done
+# After the corpora are made, so the load average is the runs' starting point.
+describe_machine
 for run in $(seq 1 "$RUNS"); do
   timed small "$WORK/small.out" "$TRAILHOUND" scan "$small_dir"
   timed large "$WORK/large.out" "$TRAILHOUND" scan "$large_dir"

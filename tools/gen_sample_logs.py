@@ -292,7 +292,7 @@ def api_record(ids: Ids, *, identity: dict, t: datetime, source: str, name: str,
                event_type: str = "AwsApiCall", management: bool = True,
                category: str = "Management", shared_event_id: str | None = None,
                vpce: tuple[str, str | None] | None = None, tls_host: str | None = None,
-               version: str = "1.11", console: bool = False) -> dict:
+               version: str = "1.11") -> dict:
     """One CloudTrail record, with keys in the order CloudTrail writes them."""
     r: dict = {
         "eventVersion": version,
@@ -329,8 +329,6 @@ def api_record(ids: Ids, *, identity: dict, t: datetime, source: str, name: str,
     if tls_host:
         r["tlsDetails"] = {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256",
                            "clientProvidedHostHeader": tls_host}
-    if console:
-        r["sessionCredentialFromConsole"] = "true"
     return r
 
 
@@ -581,12 +579,11 @@ def kms_call(ids: Ids, *, caller: Principal | None, identity: dict | None = None
              region: str, account: str, name: str, req, ip: str, agent: str,
              key_arn: str | None, resources_account: str | None = None,
              error: tuple[str, str] | None = None, invoked_by: str | None = None,
-             read_only: bool = True, resp=None, key_material: bool = True,
-             shared: bool = False) -> dict:
+             read_only: bool = True, resp=None, shared: bool = False) -> dict:
     """Any other KMS API call: application crypto, key management, service calls."""
     ident = identity if identity is not None else caller.identity(ids, t, invoked_by=invoked_by)
     additional = None
-    if not error and key_material and name in ("Decrypt", "GenerateDataKey", "Encrypt",
+    if not error and name in ("Decrypt", "GenerateDataKey", "Encrypt",
                                                "GenerateDataKeyWithoutPlaintext"):
         additional = {"keyMaterialId": ids.hex(64)}
     return api_record(
@@ -689,7 +686,6 @@ class Env:
 
     account: str
     region: str
-    net: Net
     humans: list
     apps: list
     instances: list  # (instance id, instance-profile session principal)
@@ -789,7 +785,7 @@ class Sample:
         p = self.p
         self.envs = {
             (ACCT_PLAIN, "us-east-1"): Env(
-                ACCT_PLAIN, "us-east-1", self.nets[(ACCT_PLAIN, "us-east-1")],
+                ACCT_PLAIN, "us-east-1",
                 humans=[p["alice"], p["carol"], p["dave"], p["ops-oncall"]],
                 apps=[p["orders"], p["payments"], p["pipeline"]],
                 instances=fleet(ACCT_PLAIN, "us-east-1", "web-ec2-role", 4),
@@ -799,20 +795,20 @@ class Sample:
                            "ops-oncall": ips["frank"]},
                 app_ip=ips["nat-use1"], extra_readers=[p["inspector"]]),
             (ACCT_PLAIN, "eu-west-1"): Env(
-                ACCT_PLAIN, "eu-west-1", self.nets[(ACCT_PLAIN, "eu-west-1")],
+                ACCT_PLAIN, "eu-west-1",
                 humans=[p["alice"]], apps=[p["orders"]],
                 instances=fleet(ACCT_PLAIN, "eu-west-1", "web-ec2-role", 2),
                 buckets=["acme-orders-eu"], app_key=self.keys["app-euw1"],
                 human_ips={"alice": ips["alice"]}, app_ip=ips["nat-euw1"]),
             (ACCT_ORG, "us-west-2"): Env(
-                ACCT_ORG, "us-west-2", self.nets[(ACCT_ORG, "us-west-2")],
+                ACCT_ORG, "us-west-2",
                 humans=[p["bob"]], apps=[p["etl-b"]],
                 instances=fleet(ACCT_ORG, "us-west-2", "eks-node-role-demo", 4),
                 buckets=["acme-analytics-usw2"], app_key=self.keys["app-usw2"],
                 human_ips={"bob": ips["bob"]}, app_ip=ips["nat-usw2"],
                 extra_readers=[p["karpenter"]]),
             (ACCT_ORG, "ap-southeast-2"): Env(
-                ACCT_ORG, "ap-southeast-2", self.nets[(ACCT_ORG, "ap-southeast-2")],
+                ACCT_ORG, "ap-southeast-2",
                 humans=[p["bob"]], apps=[p["reporting"]],
                 instances=fleet(ACCT_ORG, "ap-southeast-2", "reporting-ec2-role", 1),
                 buckets=["acme-reports-apse2"], app_key=self.keys["app-apse2"],
@@ -1303,7 +1299,6 @@ def healthy_launch(s: Sample, *, account: str, region: str, t0: datetime, caller
                             t=t0 + sec(5), request_id=grant["requestID"])
     for r in (launch, grant, gdk, dec):
         s.add(r)
-    return iid
 
 
 def decoy_fargate_dry_run(s: Sample):
@@ -1747,10 +1742,9 @@ def write_bucket(s: Sample, out: Path) -> dict[str, bytes]:
     return dict(written, **dict(extra))
 
 
-def write_expected(s: Sample, out: Path) -> list[dict]:
+def write_expected(s: Sample, expected: Path) -> list[dict]:
     rows = sorted(s.expected, key=lambda r: (r["account_id"], r["region"], r["first_denied_at"],
                                              r["instance_id"] or ""))
-    expected = REPO / "tests" / "fixtures" / "sample-expected.json"
     expected.parent.mkdir(parents=True, exist_ok=True)
     expected.write_text(json.dumps(rows, indent=2) + "\n")
     return rows
@@ -1907,7 +1901,7 @@ def write_readme(s: Sample, out: Path, rows: list[dict], files: dict[str, bytes]
     (out / "README.md").write_text("\n".join(lines))
 
 
-def generate(out: Path) -> dict:
+def generate(out: Path, expected: Path) -> dict:
     s = Sample()
     for incident in INCIDENTS:
         incident(s)
@@ -1923,7 +1917,7 @@ def generate(out: Path) -> dict:
     add_noise(s)
     out.mkdir(parents=True, exist_ok=True)
     files = write_bucket(s, out)
-    rows = write_expected(s, out)
+    rows = write_expected(s, expected)
     write_readme(s, out, rows, files)
     return {"files": len(files), "records": sum(len(f.records) for f in s.bucket.files.values()),
             "findings": len(rows)}
@@ -1933,8 +1927,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=REPO / "sample-logs",
                     help="output directory (default: sample-logs/ in the repository)")
+    ap.add_argument("--expected", type=Path,
+                    default=REPO / "tests" / "fixtures" / "sample-expected.json",
+                    help="where the expected findings go (default: the test fixture)")
     args = ap.parse_args()
-    stats = generate(args.out)
+    stats = generate(args.out, args.expected)
     print(f"wrote {stats['files']} objects ({stats['records']} record entries incl. duplicates), "
           f"{stats['findings']} expected findings, to {args.out}")
 

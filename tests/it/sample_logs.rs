@@ -123,3 +123,39 @@ fn filters_narrow_the_findings() {
     assert_eq!(early[0]["instance_id"], "i-02120163c8bd9c99a");
     assert_eq!(early[0]["first_denied_at"], "2026-03-14T06:41:09Z");
 }
+
+/// The bundled sample bucket and its expected findings are exactly what the generator
+/// writes, byte for byte: neither can drift from the script that documents them.
+#[test]
+fn sample_logs_are_what_their_generator_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (logs, expected) = (tmp.path().join("logs"), tmp.path().join("expected.json"));
+    let o = crate::harness::python()
+        .arg(root().join("tools/gen_sample_logs.py"))
+        .args(["--out", logs.to_str().unwrap()])
+        .args(["--expected", expected.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", crate::harness::stderr(&o));
+    let bundled = root().join("sample-logs");
+    let names = |dir: &std::path::Path| -> Vec<std::path::PathBuf> {
+        crate::harness::files_under(dir, "")
+            .into_iter()
+            .map(|p| p.strip_prefix(dir).unwrap().to_path_buf())
+            .collect()
+    };
+    assert_eq!(names(&logs), names(&bundled));
+    for rel in names(&bundled) {
+        let same =
+            std::fs::read(logs.join(&rel)).unwrap() == std::fs::read(bundled.join(&rel)).unwrap();
+        assert!(
+            same,
+            "{} differs from what the generator writes",
+            rel.display()
+        );
+    }
+    assert_eq!(
+        std::fs::read(&expected).unwrap(),
+        std::fs::read(root().join("tests/fixtures/sample-expected.json")).unwrap()
+    );
+}
