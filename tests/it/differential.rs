@@ -8,7 +8,7 @@ use trailhound::correlate::Correlator;
 use trailhound::decode::Decoder;
 use trailhound::scan::{FileScan, Scanner, scan_reference};
 
-use crate::harness::{files_under, infra_denial, real_logs, root, run_instances};
+use crate::harness::{Rng, files_under, infra_denial, real_logs, root, run_instances};
 
 fn both(doc: &[u8]) -> (FileScan, FileScan) {
     let name: Arc<str> = Arc::from("doc");
@@ -67,20 +67,6 @@ fn real_and_sample_logs_agree_file_by_file_and_in_findings() {
 }
 
 /// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[(self.next() % items.len() as u64) as usize]
-    }
-}
-
 /// Re-serializes a JSON value with random whitespace and with object keys in a random
 /// order: the same record, laid out differently.
 fn scramble(v: &serde_json::Value, rng: &mut Rng, out: &mut String) {

@@ -171,7 +171,7 @@ pub(crate) const RUN_FLAGS: [&str; 6] =
 fn deliver_in_rounds(
     files: &[Staged],
     rounds: usize,
-    kill: Option<&mut u64>,
+    mut kill: Option<&mut Rng>,
 ) -> (BTreeMap<String, usize>, usize) {
     let logs = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
@@ -181,14 +181,10 @@ fn deliver_in_rounds(
     order.sort_by_key(|f| f.delivered);
     let per_round = order.len().div_ceil(rounds);
     let mut killed = 0;
-    let mut rng = kill;
     for chunk in order.chunks(per_round) {
         deliver_to(logs.path(), chunk.iter().copied());
-        if let Some(seed) = rng.as_deref_mut() {
-            *seed ^= *seed << 13;
-            *seed ^= *seed >> 7;
-            *seed ^= *seed << 17;
-            let delay = Duration::from_millis(*seed % 60);
+        if let Some(rng) = kill.as_deref_mut() {
+            let delay = Duration::from_millis(rng.next() % 60);
             let mut child = incremental_cmd(logs.path(), &state, &out)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -299,7 +295,7 @@ fn crash_loop(sequences: usize, seed: u64) {
     let batch = batch_ids(&files);
     let mut really_killed = 0;
     for s in 0..sequences {
-        let mut rng = seed ^ (s as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut rng = Rng(seed ^ (s as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let (ids, killed) = deliver_in_rounds(&files, 4, Some(&mut rng));
         really_killed += killed;
         assert_eq!(
